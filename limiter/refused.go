@@ -1,0 +1,59 @@
+package limiter
+
+import (
+	"fmt"
+	"time"
+)
+
+// RefusalReason says why the limiter refused a call.
+type RefusalReason uint8
+
+const (
+	// RefusedDeadline: the wait would pass the caller's deadline.
+	RefusedDeadline RefusalReason = iota + 1
+	// RefusedMaxWait: the wait would exceed the configured MaxWait.
+	RefusedMaxWait
+	// RefusedFailFast: the limiter is in FailFast mode and the call would have to wait.
+	RefusedFailFast
+	// RefusedExceedsBurst: the call needs more tokens than the bucket can ever hold (e.g.
+	// RunInstances for more instances than the resource bucket's burst); it can never be
+	// admitted as one call.
+	RefusedExceedsBurst
+)
+
+var reasonNames = [...]string{"", "deadline", "max-wait", "fail-fast", "exceeds-burst"}
+
+func (r RefusalReason) String() string {
+	if int(r) < len(reasonNames) && r != 0 {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("RefusalReason(%d)", r)
+}
+
+// RefusedError is a client-side refusal: tollgate's limiter decided not to send the request, so
+// AWS never saw it. Use errors.As to recognise it.
+type RefusedError struct {
+	Rule      string        // name of the rule whose bucket refused
+	Service   string        // the call's service
+	Operation string        // the call's operation
+	Wait      time.Duration // how long the call would have had to wait (0 for exceeds-burst)
+	Reason    RefusalReason
+}
+
+func (e *RefusedError) Error() string {
+	var why string
+	switch e.Reason {
+	case RefusedDeadline:
+		why = fmt.Sprintf("would wait %v, past the deadline", e.Wait)
+	case RefusedMaxWait:
+		why = fmt.Sprintf("would wait %v, more than the limiter's max wait", e.Wait)
+	case RefusedFailFast:
+		why = fmt.Sprintf("would wait %v and the limiter is in fail-fast mode", e.Wait)
+	case RefusedExceedsBurst:
+		why = "needs more tokens than the bucket holds"
+	default:
+		why = e.Reason.String()
+	}
+	return fmt.Sprintf("limiter: client-side refusal by tollgate, no request sent to AWS: %s %s: rule %q: %s",
+		e.Service, e.Operation, e.Rule, why)
+}

@@ -1,0 +1,106 @@
+package trace
+
+import (
+	"errors"
+	"io"
+)
+
+// Source is a stream of records. Read fills rec with the next record and returns io.EOF after
+// the last. An *InputError reports input that was skipped; the next Read goes on after it.
+// Any other error is fatal. Reader, CSVReader, S3AccessLogReader, CloudTrailReader, File and
+// the sources returned by Merge and Sorter all implement it.
+type Source interface {
+	Read(rec *Record) error
+}
+
+// Merge returns a Source that yields the records of srcs in time order, each of which must
+// already be in time order. Records with equal times come in the order of srcs, so merging is
+// deterministic. It holds one record per source in memory. An *InputError from a source is
+// passed on and that source is read again on the next call.
+func Merge(srcs ...Source) Source {
+	m := &merger{srcs: srcs, heads: make([]Record, len(srcs)), pending: make([]int, 0, len(srcs))}
+	for i := range srcs {
+		m.pending = append(m.pending, i)
+	}
+	return m
+}
+
+type merger struct {
+	srcs    []Source
+	heads   []Record // the next record of each source in the heap
+	heap    []int    // indices of sources with a head record, a min-heap by (time, index)
+	pending []int    // sources to read a head record from before the next Read
+	err     error
+}
+
+func (m *merger) Read(rec *Record) error {
+	if m.err != nil {
+		return m.err
+	}
+	for len(m.pending) > 0 {
+		i := m.pending[len(m.pending)-1]
+		err := m.srcs[i].Read(&m.heads[i])
+		var ie *InputError
+		switch {
+		case err == nil:
+			m.pending = m.pending[:len(m.pending)-1]
+			m.push(i)
+		case err == io.EOF:
+			m.pending = m.pending[:len(m.pending)-1]
+		case errors.As(err, &ie):
+			return err // read source i again next time
+		default:
+			m.err = err
+			return err
+		}
+	}
+	if len(m.heap) == 0 {
+		return io.EOF
+	}
+	i := m.pop()
+	*rec = m.heads[i]
+	m.pending = append(m.pending, i)
+	return nil
+}
+
+func (m *merger) less(a, b int) bool {
+	ta, tb := m.heads[m.heap[a]].Time, m.heads[m.heap[b]].Time
+	if ta.Equal(tb) {
+		return m.heap[a] < m.heap[b]
+	}
+	return ta.Before(tb)
+}
+
+func (m *merger) push(i int) {
+	m.heap = append(m.heap, i)
+	for j := len(m.heap) - 1; j > 0; {
+		parent := (j - 1) / 2
+		if !m.less(j, parent) {
+			break
+		}
+		m.heap[j], m.heap[parent] = m.heap[parent], m.heap[j]
+		j = parent
+	}
+}
+
+func (m *merger) pop() int {
+	top := m.heap[0]
+	last := len(m.heap) - 1
+	m.heap[0] = m.heap[last]
+	m.heap = m.heap[:last]
+	for j := 0; ; {
+		l, r, small := 2*j+1, 2*j+2, j
+		if l < len(m.heap) && m.less(l, small) {
+			small = l
+		}
+		if r < len(m.heap) && m.less(r, small) {
+			small = r
+		}
+		if small == j {
+			break
+		}
+		m.heap[j], m.heap[small] = m.heap[small], m.heap[j]
+		j = small
+	}
+	return top
+}
