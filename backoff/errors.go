@@ -33,8 +33,12 @@ func (e *RetryRefusedError) Error() string {
 	default:
 		why = e.Reason.String()
 	}
-	return fmt.Sprintf("tollgate: no retry after %d attempt(s): %s; this refusal is client-side, no further request was sent; last error from the service: %v",
-		e.Attempts, why, e.Err)
+	msg := fmt.Sprintf("tollgate: no retry after %d attempt(s): %s; this refusal is client-side, no further request was sent",
+		e.Attempts, why)
+	if e.Err != nil {
+		msg += fmt.Sprintf("; last error from the service: %v", e.Err)
+	}
+	return msg
 }
 
 // Unwrap returns the last service error.

@@ -151,9 +151,15 @@ func (p *Policy) Classify(s Signal) Class { return p.classifier().Classify(s) }
 // end before the deadline; the total delay must stay within MaxTotalDelay; the budget must agree.
 // The budget is asked last, so nothing is spent on a retry that will not happen.
 func (p *Policy) Failed(now time.Time, c *Call, f Failure, r *rand.Rand) Decision {
+	return p.FailedAs(now, c, p.classifier().Classify(f.Signal), f.Hints, r)
+}
+
+// FailedAs is Failed for a caller that has already classified the failure, e.g. an adapter that
+// honours an error's own claim to be retryable (the SDK's clock-skew errors).
+func (p *Policy) FailedAs(now time.Time, c *Call, class Class, hints Hints, r *rand.Rand) Decision {
 	c.attempts++
 	c.spend = Spend{}
-	d := Decision{Class: p.classifier().Classify(f.Signal), Attempts: c.attempts}
+	d := Decision{Class: class, Attempts: c.attempts}
 	if p.Budget != nil {
 		d.Budget = p.Budget.Name()
 	}
@@ -174,7 +180,7 @@ func (p *Policy) Failed(now time.Time, c *Call, f Failure, r *rand.Rand) Decisio
 	d.Backoff = p.Backoff.Delay(r, d.Class, c.attempts-1, c.prevDelay)
 	d.Delay = d.Backoff
 	if !p.IgnoreHints {
-		if h, ok := f.Hints.Delay(now); ok {
+		if h, ok := hints.Delay(now); ok {
 			extra := p.HintMaxExtra
 			if extra == 0 {
 				extra = DefaultHintMaxExtra
@@ -215,7 +221,8 @@ func (p *Policy) Failed(now time.Time, c *Call, f Failure, r *rand.Rand) Decisio
 
 // Err returns the error a caller should see when d says not to retry and the last attempt failed
 // with last: a *RetryRefusedError wrapping last for a client-side stop (budget, deadline,
-// maximum total delay), last itself otherwise, and nil when d says to retry.
+// maximum total delay), last itself otherwise, and nil when d says to retry. last may be nil
+// when the caller reports the service error alongside (the SDK joins the two).
 func (d Decision) Err(last error) error {
 	if d.Retry || !d.Stop.ClientSide() {
 		if d.Retry {
