@@ -1,0 +1,340 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/tollgate/tollgate/limiter"
+	"github.com/tollgate/tollgate/simulate/server"
+)
+
+// DefaultAccount is the AWS account ID the emulator answers for when Options.Account is empty.
+const DefaultAccount = "123456789012"
+
+// DefaultRegion is the Region assumed for requests without a SigV4 credential scope.
+const DefaultRegion = "us-east-1"
+
+// Options configure an Emulator. The zero value is a loopback-only emulator with AWS's default
+// quotas, no added latency, no faults, seed 0 and the wall clock.
+type Options struct {
+	// Rules are the throttling rules: nil means limiter.DefaultRules() (AWS's published quotas).
+	// To override some of them, merge a rules file over the defaults with server.MergeRules
+	// (LoadRules does both).
+	Rules limiter.Rules
+
+	// Latency is added to every response; LatencyJitter adds a uniformly random extra in
+	// [0, LatencyJitter) drawn from the seeded source.
+	Latency, LatencyJitter time.Duration
+
+	// Faults are windows in which an API throttles everything or answers HTTP 500. Their offsets
+	// are measured from the moment the emulator starts serving (Start or Handler).
+	Faults *server.FaultSchedule
+
+	// Seed seeds every random choice: latency jitter, request IDs, KMS nonces and data keys.
+	Seed uint64
+
+	// Clock returns the current time for throttling decisions, fault windows and timestamps in
+	// responses; nil means time.Now. Tests pass a manual clock to drive the token buckets.
+	Clock func() time.Time
+
+	// PartitionSplitAfter is how long an S3 partition must stay overloaded (refusing requests)
+	// before S3 schedules a split; 0 means server.DefaultSplitAfter.
+	PartitionSplitAfter time.Duration
+	// PartitionSplitDelay is how long a scheduled S3 partition split takes to happen; SlowDown
+	// continues meanwhile. 0 means server.DefaultSplitDelay.
+	PartitionSplitDelay time.Duration
+
+	// AllowRemote permits listening on a non-loopback address. The emulator verifies no
+	// signatures, so anyone who can reach it can use it.
+	AllowRemote bool
+
+	// Account is the 12-digit account ID in ARNs and GetCallerIdentity; empty means DefaultAccount.
+	Account string
+
+	// Tables declares DynamoDB key schemas by table name. A table not listed here uses
+	// DefaultTableSchema (partition key "pk", sort key "sk").
+	Tables map[string]TableSchema
+}
+
+// Emulator serves AWS-compatible responses for a subset of EC2, S3, DynamoDB, KMS, Lambda and STS
+// on one listener and throttles them like AWS. It is an http.Handler; Start serves it on a
+// loopback listener. All methods are safe for concurrent use.
+type Emulator struct {
+	opts    Options
+	clock   func() time.Time
+	account string
+	metrics *metrics
+	tables  map[string]TableSchema
+	created time.Time // when New ran: the creation time of KMS keys and Lambda functions
+
+	// mu serialises throttling decisions and the random source, so the model sees
+	// non-decreasing times and draws happen in a deterministic order for a given request order.
+	mu     sync.Mutex
+	model  *server.Model
+	rng    *rand.Rand
+	origin sync.Once
+
+	ec2 *ec2Store
+	s3  *objectStore
+	ddb *tableStore
+	kms *keyStore
+
+	lifecycle sync.Mutex
+	ln        net.Listener
+	srv       *http.Server
+	done      chan struct{}
+	serveErr  error
+}
+
+// New returns an emulator configured by opts. It does not listen yet: call Listen and Start, or
+// mount it (it is an http.Handler).
+func New(opts Options) (*Emulator, error) {
+	if opts.Latency < 0 || opts.LatencyJitter < 0 {
+		return nil, errors.New("emulator: Latency and LatencyJitter must be >= 0")
+	}
+	if opts.PartitionSplitAfter < 0 || opts.PartitionSplitDelay < 0 {
+		return nil, errors.New("emulator: PartitionSplitAfter and PartitionSplitDelay must be >= 0")
+	}
+	if err := opts.Faults.Validate(); err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	account := opts.Account
+	if account == "" {
+		account = DefaultAccount
+	}
+	if !isAccountID(account) {
+		return nil, fmt.Errorf("emulator: Account must be 12 digits, got %q", account)
+	}
+	for name, ts := range opts.Tables {
+		if err := ts.validate(name); err != nil {
+			return nil, err
+		}
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	model, err := server.NewModel(server.Config{
+		Rules: opts.Rules, Faults: opts.Faults,
+		SplitAfter: opts.PartitionSplitAfter, SplitDelay: opts.PartitionSplitDelay,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	e := &Emulator{
+		opts:    opts,
+		clock:   clock,
+		account: account,
+		metrics: newMetrics(),
+		tables:  maps.Clone(opts.Tables),
+		model:   model,
+		rng:     rand.New(rand.NewChaCha8(seedBytes(opts.Seed))),
+		created: clock(),
+		ec2:     newEC2Store(),
+		s3:      newObjectStore(),
+		ddb:     newTableStore(),
+		kms:     newKeyStore(),
+	}
+	return e, nil
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func seedBytes(seed uint64) [32]byte {
+	var b [32]byte
+	for i := range 8 {
+		b[i] = byte(seed >> (8 * i))
+	}
+	copy(b[8:], "tollgate-emulator-seed-v1")
+	return b
+}
+
+// Listen binds the emulator to addr ("127.0.0.1:0" picks a free port). It refuses a
+// non-loopback address unless Options.AllowRemote is set. Call Start to serve.
+func (e *Emulator) Listen(addr string) error {
+	if err := CheckListenAddr(addr, e.opts.AllowRemote); err != nil {
+		return err
+	}
+	e.lifecycle.Lock()
+	defer e.lifecycle.Unlock()
+	if e.ln != nil {
+		return errors.New("emulator: already listening on " + e.ln.Addr().String())
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("emulator: listen: %w", err)
+	}
+	e.ln = ln
+	return nil
+}
+
+// LoadRules reads a rules file (the limiter's format, limiter.LoadRules) and merges it over
+// limiter.DefaultRules() with server.MergeRules, ready for Options.Rules.
+func LoadRules(path string) (limiter.Rules, error) {
+	rs, err := limiter.LoadRules(path)
+	if err != nil {
+		return nil, err
+	}
+	return server.MergeRules(limiter.DefaultRules(), rs), nil
+}
+
+// CheckListenAddr reports an error unless addr's host is a loopback IP address or "localhost",
+// or allowRemote is set. An empty host (":8080", all interfaces) is not loopback.
+func CheckListenAddr(addr string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("emulator: listen address %q: %v", addr, err)
+	}
+	if allowRemote {
+		return nil
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("emulator: refusing to listen on non-loopback address %q: the emulator "+
+		"verifies no signatures, so anyone who can reach it can use it (set AllowRemote / --allow-remote to override)", addr)
+}
+
+// Start serves the emulator in the background until ctx is cancelled or Close is called. If
+// Listen was not called, it listens on 127.0.0.1 on a free port.
+func (e *Emulator) Start(ctx context.Context) error {
+	e.lifecycle.Lock()
+	defer e.lifecycle.Unlock()
+	if e.srv != nil {
+		return errors.New("emulator: already started")
+	}
+	if e.ln == nil {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("emulator: listen: %w", err)
+		}
+		e.ln = ln
+	}
+	e.startClock()
+	e.srv = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	e.done = make(chan struct{})
+	srv, ln, done := e.srv, e.ln, e.done
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		e.lifecycle.Lock()
+		e.serveErr = err
+		e.lifecycle.Unlock()
+		close(done)
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			e.Close()
+		case <-done:
+		}
+	}()
+	return nil
+}
+
+// URL returns the endpoint to give the SDK clients as BaseEndpoint, e.g. "http://127.0.0.1:4566".
+// It is empty before Listen or Start.
+func (e *Emulator) URL() string {
+	e.lifecycle.Lock()
+	defer e.lifecycle.Unlock()
+	if e.ln == nil {
+		return ""
+	}
+	return "http://" + e.ln.Addr().String()
+}
+
+// Close stops serving, closes the listener and open connections, and waits for the server to
+// finish. It returns the error serving stopped with, if any. Closing twice is harmless.
+func (e *Emulator) Close() error {
+	e.lifecycle.Lock()
+	srv, ln, done := e.srv, e.ln, e.done
+	e.lifecycle.Unlock()
+	switch {
+	case srv != nil:
+		srv.Close()
+		<-done
+	case ln != nil:
+		ln.Close()
+	}
+	e.lifecycle.Lock()
+	defer e.lifecycle.Unlock()
+	return e.serveErr
+}
+
+// startClock fixes the fault schedule's origin to the emulator's clock the first time it serves.
+func (e *Emulator) startClock() {
+	e.origin.Do(func() {
+		if e.opts.Faults != nil {
+			e.mu.Lock()
+			e.model.SetOrigin(e.clock())
+			e.mu.Unlock()
+		}
+	})
+}
+
+// decide asks the throttling model about r at the emulator's current time.
+func (e *Emulator) decide(r server.Request) server.Verdict {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.model.Decide(e.clock(), r)
+}
+
+// now reads the emulator's clock (for timestamps in responses).
+func (e *Emulator) now() time.Time { return e.clock() }
+
+// pause sleeps for the configured latency plus jitter, or until ctx ends.
+func (e *Emulator) pause(ctx context.Context) {
+	d := e.opts.Latency
+	if j := e.opts.LatencyJitter; j > 0 {
+		e.mu.Lock()
+		d += time.Duration(e.rng.Int64N(int64(j)))
+		e.mu.Unlock()
+	}
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// randomBytes fills p from the seeded source.
+func (e *Emulator) randomBytes(p []byte) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := 0; i < len(p); i += 8 {
+		v := e.rng.Uint64()
+		for j := 0; j < 8 && i+j < len(p); j++ {
+			p[i+j] = byte(v >> (8 * j))
+		}
+	}
+}

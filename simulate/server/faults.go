@@ -1,0 +1,292 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FaultMode is what a fault window does to the requests it covers.
+type FaultMode uint8
+
+const (
+	// NoFault leaves requests to the token buckets.
+	NoFault FaultMode = iota
+	// FaultThrottle answers every covered request with the service's throttling error.
+	FaultThrottle
+	// FaultError answers every covered request with the service's HTTP 500 internal error.
+	FaultError
+)
+
+// String returns the mode as written in a faults file: "none", "throttle" or "error".
+func (m FaultMode) String() string {
+	switch m {
+	case FaultThrottle:
+		return "throttle"
+	case FaultError:
+		return "error"
+	default:
+		return "none"
+	}
+}
+
+// FaultWindow is one interval (or a repeating interval) in which requests to an API fail.
+//
+// The window covers offsets t from the schedule's origin with Start <= t < Start+Duration, and,
+// when Every > 0, also Start+k·Every <= t < Start+k·Every+Duration for every k >= 1.
+type FaultWindow struct {
+	// Service is the lower-case service name ("ec2", "s3", "dynamodb", "kms", "lambda", "sts")
+	// or "*" for every service.
+	Service string
+	// Operation restricts the window to one operation (e.g. "DescribeInstances"); empty means all.
+	Operation string
+	// Region restricts the window to one Region; empty means all.
+	Region string
+	// Start is the offset from the schedule's origin at which the window first opens.
+	Start time.Duration
+	// Duration is how long the window stays open; it must be > 0.
+	Duration time.Duration
+	// Every, when > 0, repeats the window with this period; it must exceed Duration.
+	Every time.Duration
+	// Mode is FaultThrottle or FaultError.
+	Mode FaultMode
+}
+
+// FaultSchedule is a list of fault windows measured from an origin time. The zero value and a nil
+// schedule have no windows. It reads no clock: callers pass the time of each request.
+type FaultSchedule struct {
+	// Origin is the instant offsets are measured from (the emulator sets it when it starts
+	// serving; the simulator sets it to the start of virtual time).
+	Origin  time.Time
+	Windows []FaultWindow
+}
+
+// Validate reports the first window that is malformed.
+func (s *FaultSchedule) Validate() error {
+	if s == nil {
+		return nil
+	}
+	for i, w := range s.Windows {
+		if err := w.validate(); err != nil {
+			return fmt.Errorf("server: fault window %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+func (w FaultWindow) validate() error {
+	switch {
+	case w.Service == "":
+		return errors.New(`field "service": required (a service name such as "ec2", or "*")`)
+	case w.Start < 0:
+		return fmt.Errorf(`field "start": must be >= 0, got %v`, w.Start)
+	case w.Duration <= 0:
+		return fmt.Errorf(`field "duration": must be > 0, got %v`, w.Duration)
+	case w.Every < 0:
+		return fmt.Errorf(`field "every": must be >= 0, got %v`, w.Every)
+	case w.Every > 0 && w.Every <= w.Duration:
+		return fmt.Errorf(`field "every": must exceed duration %v, got %v`, w.Duration, w.Every)
+	case w.Mode != FaultThrottle && w.Mode != FaultError:
+		return fmt.Errorf(`field "mode": must be "throttle" or "error"`)
+	}
+	return nil
+}
+
+// At returns the mode of the first window that covers a request to service/operation in region
+// at time now, or NoFault. service is matched case-insensitively, operation exactly.
+func (s *FaultSchedule) At(now time.Time, service, operation, region string) FaultMode {
+	if s == nil || len(s.Windows) == 0 {
+		return NoFault
+	}
+	t := now.Sub(s.Origin)
+	for i := range s.Windows {
+		w := &s.Windows[i]
+		if w.covers(t) && w.matches(service, operation, region) {
+			return w.Mode
+		}
+	}
+	return NoFault
+}
+
+func (w *FaultWindow) covers(t time.Duration) bool {
+	if t < w.Start {
+		return false
+	}
+	t -= w.Start
+	if w.Every > 0 {
+		t %= w.Every
+	}
+	return t < w.Duration
+}
+
+func (w *FaultWindow) matches(service, operation, region string) bool {
+	if w.Service != "*" && !strings.EqualFold(w.Service, service) {
+		return false
+	}
+	if w.Operation != "" && w.Operation != operation {
+		return false
+	}
+	return w.Region == "" || w.Region == region
+}
+
+// LoadFaults reads a fault schedule from a YAML file (format: ParseFaults).
+func LoadFaults(path string) (*FaultSchedule, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("server: read faults file: %w", err)
+	}
+	return ParseFaults(path, data)
+}
+
+// ParseFaults parses a fault schedule. name is used in error messages (usually the file path).
+// The format is YAML:
+//
+//	windows:
+//	  - service: ec2                 # required: ec2, s3, dynamodb, kms, lambda, sts, or "*"
+//	    operation: DescribeInstances # optional: one operation; default all
+//	    region: us-east-1            # optional: one Region; default all
+//	    start: 30s                   # offset from the start of serving (Go duration)
+//	    duration: 10s                # how long the window lasts (> 0)
+//	    every: 2m                    # optional: repeat period (> duration)
+//	    mode: throttle               # throttle (the service's throttling error) or error (HTTP 500)
+//
+// Unknown fields are errors. Every error names the file, the line and the field.
+// The returned schedule's Origin is zero; the caller sets it.
+func ParseFaults(name string, data []byte) (*FaultSchedule, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &FaultSchedule{}, nil // an empty file has no windows
+		}
+		return nil, yamlError(name, err)
+	}
+	if len(doc.Content) == 0 {
+		return &FaultSchedule{}, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("server: %s:%d: expected a mapping with a \"windows\" list", name, root.Line)
+	}
+	s := &FaultSchedule{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value != "windows" {
+			return nil, fmt.Errorf("server: %s:%d: unknown field %q (want \"windows\")", name, k.Line, k.Value)
+		}
+		if v.Kind != yaml.SequenceNode {
+			if v.Tag == "!!null" {
+				continue
+			}
+			return nil, fmt.Errorf("server: %s:%d: field \"windows\": expected a list", name, v.Line)
+		}
+		for n, item := range v.Content {
+			w, err := parseWindow(resolveAlias(item))
+			if err != nil {
+				return nil, fmt.Errorf("server: %s:%d: window %d: %w", name, err.line, n+1, err.err)
+			}
+			s.Windows = append(s.Windows, w)
+		}
+	}
+	return s, nil
+}
+
+type lineError struct {
+	line int
+	err  error
+}
+
+func parseWindow(item *yaml.Node) (FaultWindow, *lineError) {
+	var w FaultWindow
+	if item.Kind != yaml.MappingNode {
+		return w, &lineError{item.Line, errors.New("expected a mapping")}
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(item.Content); i += 2 {
+		k, v := item.Content[i], item.Content[i+1]
+		if seen[k.Value] {
+			return w, &lineError{k.Line, fmt.Errorf("field %q: given twice", k.Value)}
+		}
+		seen[k.Value] = true
+		v = resolveAlias(v)
+		if v.Kind != yaml.ScalarNode {
+			return w, &lineError{v.Line, fmt.Errorf("field %q: expected a scalar value", k.Value)}
+		}
+		var err error
+		switch k.Value {
+		case "service":
+			w.Service = strings.ToLower(v.Value)
+		case "operation":
+			w.Operation = v.Value
+		case "region":
+			w.Region = v.Value
+		case "start":
+			w.Start, err = parseDuration(v.Value)
+		case "duration":
+			w.Duration, err = parseDuration(v.Value)
+		case "every":
+			w.Every, err = parseDuration(v.Value)
+		case "mode":
+			switch v.Value {
+			case "throttle":
+				w.Mode = FaultThrottle
+			case "error":
+				w.Mode = FaultError
+			default:
+				err = fmt.Errorf("must be \"throttle\" or \"error\", got %q", v.Value)
+			}
+		default:
+			return w, &lineError{k.Line, fmt.Errorf("unknown field %q", k.Value)}
+		}
+		if err != nil {
+			return w, &lineError{v.Line, fmt.Errorf("field %q: %w", k.Value, err)}
+		}
+	}
+	if !seen["mode"] {
+		return w, &lineError{item.Line, errors.New(`field "mode": required ("throttle" or "error")`)}
+	}
+	if err := w.validate(); err != nil {
+		return w, &lineError{item.Line, err}
+	}
+	return w, nil
+}
+
+// resolveAlias follows a YAML alias (*name) to the node it names.
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 8; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// yamlError turns "yaml: line 3: did not find expected key" into
+// "server: faults.yaml:3: invalid YAML: did not find expected key".
+func yamlError(name string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, tail, ok := strings.Cut(rest, ": "); ok {
+			if _, convErr := strconv.Atoi(num); convErr == nil {
+				return fmt.Errorf("server: %s:%s: invalid YAML: %s", name, num, tail)
+			}
+		}
+	}
+	return fmt.Errorf("server: %s: invalid YAML: %s", name, msg)
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 30s or 2m, got %q", s)
+	}
+	return d, nil
+}
