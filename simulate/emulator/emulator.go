@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,10 @@ type Options struct {
 	// PartitionSplitDelay is how long a scheduled S3 partition split takes to happen; SlowDown
 	// continues meanwhile. 0 means server.DefaultSplitDelay.
 	PartitionSplitDelay time.Duration
+	// PartitionedPrefixes are S3 "bucket/prefix/" entries that have their own partition from the
+	// start, as in a bucket S3 has already scaled for; other prefixes start in their bucket's
+	// shared partition.
+	PartitionedPrefixes []string
 
 	// AllowRemote permits listening on a non-loopback address. The emulator verifies no
 	// signatures, so anyone who can reach it can use it.
@@ -127,6 +132,13 @@ func New(opts Options) (*Emulator, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	for _, bp := range opts.PartitionedPrefixes {
+		bucket, prefix, ok := strings.Cut(bp, "/")
+		if !ok || bucket == "" || prefix == "" || server.PrefixOf(prefix) != prefix {
+			return nil, fmt.Errorf("emulator: partitioned prefix %q: want bucket/prefix/ (the prefix ends with '/')", bp)
+		}
+		model.Partitions().Presplit(bucket, prefix)
 	}
 	e := &Emulator{
 		opts:    opts,

@@ -46,6 +46,7 @@ type Partitions struct {
 	lim                    *limiter.Limiter
 	splitAfter, splitDelay time.Duration
 	buckets                map[bucketID]*bucketPartitions
+	presplit               map[string][]string // bucket → prefixes with their own partition from the start
 	splits                 int
 }
 
@@ -81,6 +82,16 @@ func NewPartitions(lim *limiter.Limiter, splitAfter, splitDelay time.Duration) *
 	return &Partitions{lim: lim, splitAfter: splitAfter, splitDelay: splitDelay, buckets: map[bucketID]*bucketPartitions{}}
 }
 
+// Presplit gives prefix of bucket (in every Region) its own partition from the start, as for a
+// bucket whose traffic S3 has already scaled to. It applies to buckets not seen yet; call it
+// before serving.
+func (p *Partitions) Presplit(bucket, prefix string) {
+	if p.presplit == nil {
+		p.presplit = map[string][]string{}
+	}
+	p.presplit[bucket] = append(p.presplit[bucket], prefix)
+}
+
 // Splits returns how many partition splits have happened.
 func (p *Partitions) Splits() int { return p.splits }
 
@@ -101,6 +112,9 @@ func (p *Partitions) Admit(now time.Time, r Request) (bool, string) {
 	bp := p.buckets[id]
 	if bp == nil {
 		bp = &bucketPartitions{split: map[string]struct{}{}}
+		for _, prefix := range p.presplit[r.Resource] {
+			bp.split[prefix] = struct{}{}
+		}
 		p.buckets[bucketID{strings.Clone(r.Region), strings.Clone(r.Resource)}] = bp
 	}
 	if !bp.splitAt.IsZero() && !now.Before(bp.splitAt) {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"testing"
+
+	"github.com/tollgate/tollgate/limiter"
 	"time"
 )
 
@@ -107,5 +109,33 @@ func TestPartitionsRootKeysNeverSplit(t *testing.T) {
 	refused := drive(m, 0, 6, stream{"", "PutObject", 6000})
 	if m.Partitions().Splits() != 0 || refused[5] == 0 {
 		t.Errorf("splits = %d, last second's refusals %d: keys without a prefix share the parent for good", m.Partitions().Splits(), refused[5])
+	}
+}
+
+func TestPresplitPrefixHasItsOwnPartition(t *testing.T) {
+	lim := limiter.New(limiter.DefaultRules())
+	p := NewPartitions(lim, 0, 0)
+	p.Presplit("data", "hot/")
+	now := time.Unix(1_700_000_000, 0)
+	put := func(prefix string) bool {
+		ok, _ := p.Admit(now, Request{Region: "us-east-1", Service: "S3", Operation: "PutObject", Resource: "data", Prefix: prefix})
+		return ok
+	}
+	for i := 0; i < 3500; i++ {
+		if !put("hot/") {
+			t.Fatalf("hot/ refused at write %d of its own 3,500", i)
+		}
+	}
+	if put("hot/") {
+		t.Fatal("hot/ admitted a 3,501st write in one instant")
+	}
+	// The other prefixes still have the whole parent partition.
+	for i := 0; i < 3500; i++ {
+		if !put("cold/") {
+			t.Fatalf("cold/ refused at write %d: hot/ was charged to the parent", i)
+		}
+	}
+	if !p.HasPartition("us-east-1", "data", "hot/") || p.HasPartition("us-east-1", "data", "cold/") {
+		t.Error("HasPartition disagrees with the presplit")
 	}
 }

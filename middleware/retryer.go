@@ -1,0 +1,151 @@
+package middleware
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/tollgate/tollgate/backoff"
+	"github.com/tollgate/tollgate/event"
+)
+
+// retryer is tollgate's aws.RetryerV2. The SDK's own retry middleware ("Retry", Finalize step)
+// keeps running the retry loop — cloning and rewinding the request, setting the amz-sdk-request
+// header, correcting clock skew, sleeping — and asks this retryer every question: is the error
+// retryable (backoff's classes), how many attempts (the policy's), may I retry (the policy:
+// deadline, maximum total delay, tollgate's budget — the SDK's retry quota is never consulted),
+// and how long to wait (backoff's jitter and server hints).
+type retryer struct{ t *Tollgate }
+
+var _ aws.RetryerV2 = (*retryer)(nil)
+
+// NewRetryer returns an aws.RetryerV2 that retries with t's policy. Every retryer of one Tollgate
+// shares its budget and jitter source. It is meant to be installed together with AddToStack
+// (WithTollgate does both); alone it still classifies, budgets and backs off, but cannot check
+// the call's deadline before sleeping nor use decorrelated jitter's per-call state.
+func (t *Tollgate) NewRetryer() aws.Retryer { return &retryer{t: t} }
+
+func nopRelease(error) error { return nil }
+
+// IsErrorRetryable reports whether backoff classifies err as Throttle, Transient or Timeout.
+func (r *retryer) IsErrorRetryable(err error) bool {
+	return classOf(r.t.classifier, err, failureOf(err)).Retryable()
+}
+
+// MaxAttempts returns the policy's maximum number of attempts.
+func (r *retryer) MaxAttempts() int { return r.t.maxAttempts }
+
+// GetAttemptToken admits every attempt: per-API rate limiting happens in the attempt
+// middleware, keyed by the call's API and partition, not here per client.
+func (r *retryer) GetAttemptToken(context.Context) (func(error) error, error) {
+	return nopRelease, nil
+}
+
+// GetInitialToken is the deprecated form of GetAttemptToken.
+func (r *retryer) GetInitialToken() func(error) error { return nopRelease }
+
+// GetRetryToken asks the policy whether the call may be retried after err. A refusal is a
+// *backoff.RetryRefusedError, which the SDK returns joined with err (tidied by the call
+// middleware into one error wrapping err).
+func (r *retryer) GetRetryToken(ctx context.Context, err error) (func(error) error, error) {
+	t := r.t
+	now := t.clock()
+	f := failureOf(err)
+	class := classOf(t.classifier, err, f)
+	cs := callFrom(ctx)
+	if cs == nil {
+		cs = callOfError(err)
+	}
+	if cs == nil {
+		return r.statelessRetryToken(now, class)
+	}
+	d := t.policy.FailedAs(now, &cs.call, class, f.Hints, t.rng)
+	if t.observer != nil && d.Budget != "" {
+		t.emit(event.Event{Kind: event.BudgetLevel, Time: now, Service: cs.key.Service, Operation: cs.key.Operation,
+			Region: cs.key.Region, Budget: d.Budget, Value: d.Level.Available, Capacity: d.Level.Capacity})
+	}
+	if !d.Retry {
+		cs.stop = d.Stop.String()
+		if t.observer != nil {
+			t.emit(event.Event{Kind: event.RetryRefused, Time: now, Service: cs.key.Service, Operation: cs.key.Operation,
+				Region: cs.key.Region, Attempt: cs.attempts, Outcome: class, Duration: d.Delay, Reason: d.Stop.String()})
+		}
+		if d.Stop.ClientSide() {
+			return nil, d.Err(nil)
+		}
+		// Not retryable after all (e.g. the error classified differently here): stop plainly.
+		return nil, &backoff.RetryRefusedError{Reason: d.Stop, Attempts: cs.attempts}
+	}
+	cs.pending, cs.havePending = d.Delay, true
+	if t.observer != nil {
+		reason := ""
+		if d.Hinted {
+			reason = "hinted"
+		}
+		t.emit(event.Event{Kind: event.BackoffScheduled, Time: now, Service: cs.key.Service, Operation: cs.key.Operation,
+			Region: cs.key.Region, Attempt: cs.attempts, Outcome: class, Duration: d.Delay, Reason: reason})
+	}
+	return nopRelease, nil
+}
+
+// statelessRetryToken serves a retryer installed without the stack middleware: it can only ask
+// the budget.
+func (r *retryer) statelessRetryToken(now time.Time, class backoff.Class) (func(error) error, error) {
+	b := r.t.policy.Budget
+	if b == nil {
+		return nopRelease, nil
+	}
+	spend, ok := b.AcquireRetry(now, class)
+	if !ok {
+		lvl := b.Level(now)
+		needed := 1.0
+		if c, ok := b.(interface{ RetryCost(backoff.Class) float64 }); ok {
+			needed = c.RetryCost(class)
+		}
+		return nil, &backoff.RetryRefusedError{Reason: backoff.StopBudget, Budget: b.Name(), Available: lvl.Available, Needed: needed}
+	}
+	return func(err error) error {
+		if err == nil {
+			b.OnSuccess(r.t.clock(), spend)
+		}
+		return nil
+	}, nil
+}
+
+// RetryDelay returns the delay GetRetryToken chose for this call. The SDK then raises whatever
+// RetryDelay returns by `x-amz-retry-after`, clamped to [delay, delay+5 s]; the policy has
+// already applied the hint with its own limit, so RetryDelay returns the value for which the
+// SDK's adjustment lands exactly on the policy's delay (sdkDelayFor).
+func (r *retryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	f := failureOf(err)
+	if cs := callOfError(err); cs != nil && cs.havePending {
+		d := cs.pending
+		cs.havePending = false
+		return sdkDelayFor(d, f.Hints.AmzRetryAfter), nil
+	}
+	class := classOf(r.t.classifier, err, f)
+	return r.t.policy.Backoff.Delay(r.t.rng, class, attempt-1, 0), nil
+}
+
+// sdkMaxRetryAfterExtra is how far the SDK's retry middleware lets x-amz-retry-after raise a
+// RetryDelay (aws-sdk-go-v2 aws/retry/middleware.go, adjustForRetryAfterHeader).
+const sdkMaxRetryAfterExtra = 5 * time.Second
+
+// sdkDelayFor returns r such that the SDK's adjustment — for a valid x-amz-retry-after of h,
+// clamp(h, r, r+5s) — equals want. With no valid header the SDK leaves r alone, so r = want.
+func sdkDelayFor(want time.Duration, amzRetryAfter string) time.Duration {
+	if amzRetryAfter == "" {
+		return want
+	}
+	ms, err := strconv.ParseInt(amzRetryAfter, 10, 64)
+	if err != nil || ms < 0 {
+		return want // the SDK ignores it too
+	}
+	if h := time.Duration(ms) * time.Millisecond; h > want {
+		// clamp(h, r, r+5s) with h > r+5s is r+5s.
+		return want - sdkMaxRetryAfterExtra
+	}
+	return want // clamp(h, want, want+5s) with h ≤ want is want
+}
