@@ -1,0 +1,113 @@
+// Package simulate is tollgate's discrete-event simulator: it runs client workloads against
+// models of AWS's server side in virtual time and compares retry strategies — tollgate's own
+// and the AWS SDK's — on the same arrivals.
+//
+// # Engine
+//
+// One run is single-threaded and deterministic: a virtual clock, an event queue of value-typed
+// events (FIFO lanes for constant network delays, a timing wheel for near-future retries, a heap
+// for the rest; no allocation per event), and per-call state reused through a free list. Every
+// random draw comes from math/rand/v2 sources derived from the scenario's seed: one per client
+// group (arrivals, operation mix), one per client process (the strategy's jitter), one per run
+// (network delays). Runs — strategies, seeds, sweeps — execute in parallel on
+// runtime.GOMAXPROCS goroutines and are merged so that the result never depends on scheduling:
+// the same seed gives the same JSON report, byte for byte.
+//
+// Each attempt is: admission by the client (Client.Admit: a limiter reservation, an adaptive
+// token), a network hop, the server's decision (server.Model: token buckets per key with AWS's
+// published quotas, S3 partitions that split after sustained overload and answer SlowDown
+// meanwhile, fault windows; server.CapacityModel for time-varying capacity and outages), a hop
+// back, and the client's decision (Client.Finish: retry after a delay, or stop). Calls end when
+// they succeed, when the client stops retrying, when a client-side limiter refuses them, or
+// at their deadline.
+//
+// # Strategies
+//
+// Strategies are built from the real decision core — the same backoff and limiter code the
+// middleware runs — or, for behaviour the core deliberately does not implement, written from
+// its published specification (../shared/reference/sdk_retry.md):
+//
+//	tollgate      backoff.Policy (full jitter, 1 s/50 ms bases, 20 s cap, 3 attempts, the token
+//	              quota as retry budget) + limiter.Limiter in enforce mode with the server's rules
+//	              (or fitted ones), one per client process, as the middleware is installed
+//	sdk-standard  the SDK's 2.1 standard mode: backoff.Policy with full jitter, 1 s/50 ms, 20 s
+//	              cap, TokenQuota 500/5/14, 3 attempts; quota per client
+//	sdk-adaptive  sdk-standard + the SDK's CUBIC client rate limiter per client (CubicLimiter)
+//	sdk-legacy    the SDK's pre-2.1 standard mode: b·2^n s, exactly 20 s once n > 4, 5 tokens
+//	              per retry, +1 per successful attempt
+//	no-jitter     sdk-standard with backoff.NoJitter
+//	no-retry      one attempt per call
+//
+// A client process is one SDK client (or one tollgate instance): the SDK's quota and adaptive
+// limiter, and tollgate's limiter and budget, are per process, shared by its workers.
+//
+// # Scenario files
+//
+// Scenarios are YAML (ParseScenario, LoadScenario; the built-in ones: EmbeddedScenario).
+// Errors name the file, the line and the field ("s.yaml:6: field "groups[0].rate": ..."). Fields:
+//
+//	name          scenario name (default: the file's base name)
+//	description   one line shown above the report
+//	duration      how long groups start calls (Go duration, required); calls in flight finish
+//	seed          random seed (default 1); run i uses a seed derived from it
+//	runs          seeds per strategy, results summed (default 1)
+//	max_attempts  override every strategy's attempts per call (default: theirs, 3)
+//	strategies    list of strategy names to compare (default: all six, in the order above)
+//	server:
+//	  rules       "defaults" (AWS's published quotas, limiter.DefaultRules) or a limiter rules
+//	              file, relative to the scenario, merged over the defaults (server.MergeRules)
+//	  faults      a fault-schedule file (server.ParseFaults: windows that throttle or fail an API)
+//	  s3:
+//	    split_after  sustained SlowDown before S3 schedules a partition split (default 10s)
+//	    split_delay  how long the split takes (default 1m)
+//	  capacity    list of steps overriding an API's bucket from a time on:
+//	              {service, operation, region, start, rate, burst, outage}; outage: true fails
+//	              every request (HTTP 500) from start until the next step
+//	tollgate:
+//	  rules       "server" (default) or a rules file for the tollgate strategy's limiter
+//	groups:       client groups, each:
+//	  name        group name (required)
+//	  loop        open (Poisson arrivals) or closed (workers) (required)
+//	  processes   client processes (SDK clients) in the group (default 1)
+//	  rate        open loop: calls per second for the whole group
+//	  phases      open loop, instead of rate: list of {at, rate}, the rate from at on
+//	  workers     closed loop: concurrent workers per process
+//	  think       closed loop: pause between a worker's calls
+//	  start, stop when the group starts and stops starting calls (default 0 and duration)
+//	  timeout     each call's deadline after it starts (default none)
+//	  rtt         network round trip of one attempt (default 20ms)
+//	  jitter      standard deviation of each one-way hop, |N(rtt/2, jitter)| (default 0)
+//	  operations: the mix, each:
+//	    service, operation  AWS SDK ServiceID and API name (required)
+//	    region              default us-east-1
+//	    resource            S3 bucket, DynamoDB table, ...
+//	    prefixes            S3 key prefixes, one picked uniformly per call
+//	    unfiltered          EC2 Describe call without filter or pagination (smaller bucket)
+//	    units               resources the call affects (RunInstances' instances)
+//	    weight              relative share of the group's calls (default 1)
+//
+// # Reports
+//
+// A Comparison has, per strategy and per group: requests, attempts, successes, throttled
+// attempts, server errors, give-ups (by reason: limiter refused, budget refused, timed out,
+// attempts exhausted, not retryable), goodput (calls that succeeded within the load window, per
+// second) and its share of the capacity of the server buckets the workload touches,
+// amplification (attempts per call), latency of successful calls p50/p90/p99 (deterministic
+// log-linear histogram, within 1.6%) and max (exact), and the completion time. Package
+// simulate/report writes it as a table, JSON or Markdown; simulate/plot draws it.
+//
+// # Traces, fitting, replay
+//
+// Traces (package simulate/trace) are streamed. Fit estimates each API's server bucket from a
+// trace's accepted and throttled pattern (refill rate: accepted per second while throttled;
+// burst: most accepted from an idle start until the first throttle, less the refill) and
+// FitRules turns the estimates into limiter rules. Replay sends every record of a trace,
+// at its timestamp, through each strategy against fitted (or given) buckets.
+//
+// # Brooker
+//
+// Brooker reproduces Marc Brooker's "Exponential Backoff And Jitter" (AWS Architecture Blog,
+// 2015): clients contending on one row under optimistic concurrency (server.OCCRow), network
+// hops |N(10 ms, 2 ms)|, backoff base 5 ms and cap 2 s, with each jitter kind of the backoff
+// package.
+package simulate

@@ -1,0 +1,162 @@
+// Package plot draws simulator results with gonum.org/v1/plot, as SVG and PNG files: goodput
+// and throttles over time and the latency CDF of a comparison, and the Brooker figure (calls
+// and completion time against the number of clients, one line per jitter kind).
+package plot
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/tollgate/tollgate/simulate"
+)
+
+// Size of every figure.
+const (
+	width  = 8 * vg.Inch
+	height = 4.5 * vg.Inch
+)
+
+// save writes p to dir as name.svg and name.png and returns the file names.
+func save(p *plot.Plot, dir, name string) ([]string, error) {
+	var out []string
+	for _, ext := range []string{".svg", ".png"} {
+		f := name + ext
+		if err := p.Save(width, height, filepath.Join(dir, f)); err != nil {
+			return out, fmt.Errorf("plot: write %s: %w", f, err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// addLine adds a line in the i-th color with a legend entry.
+func addLine(p *plot.Plot, i int, label string, xys plotter.XYs, dashed bool) error {
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return fmt.Errorf("plot: %s: %w", label, err)
+	}
+	l.Color = plotutil.Color(i)
+	l.Width = vg.Points(1.5)
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+	}
+	p.Add(l)
+	p.Legend.Add(label, l)
+	return nil
+}
+
+// Comparison draws a comparison's figures into dir: goodput.{svg,png} (successes per second
+// over time), throttles.{svg,png} (throttled attempts per second over time) and
+// latency-cdf.{svg,png} (the CDF of successful calls' latency, log scale). It returns the
+// files written.
+func Comparison(c *simulate.Comparison, dir string) ([]string, error) {
+	var files []string
+	type series struct {
+		name string
+		vals func(s *simulate.SeriesReport) []uint64
+		y    string
+	}
+	for _, fig := range []series{
+		{"goodput", func(s *simulate.SeriesReport) []uint64 { return s.Successes }, "successes per second"},
+		{"throttles", func(s *simulate.SeriesReport) []uint64 { return s.Throttled }, "throttled attempts per second"},
+	} {
+		p := newPlot(fmt.Sprintf("%s — %s over time", c.Scenario, fig.name), "time (s)", fig.y)
+		for i := range c.Strategies {
+			st := &c.Strategies[i]
+			vals := fig.vals(&st.Series)
+			xys := make(plotter.XYs, len(vals))
+			perRun := float64(max(c.Runs, 1)) * st.Series.WidthS
+			for b, v := range vals {
+				xys[b] = plotter.XY{X: float64(b) * st.Series.WidthS, Y: float64(v) / perRun}
+			}
+			if len(xys) == 0 {
+				continue
+			}
+			if err := addLine(p, i, st.Strategy, xys, false); err != nil {
+				return files, err
+			}
+		}
+		f, err := save(p, dir, fig.name)
+		files = append(files, f...)
+		if err != nil {
+			return files, err
+		}
+	}
+	p := newPlot(c.Scenario+" — latency of successful calls", "latency (s, log scale)", "fraction of calls ≤ latency")
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	for i := range c.Strategies {
+		st := &c.Strategies[i]
+		if st.Latency == nil || st.Latency.Count() == 0 {
+			continue
+		}
+		xs, ps := st.Latency.CDF()
+		xys := make(plotter.XYs, 0, len(xs))
+		for k := range xs {
+			xys = append(xys, plotter.XY{X: max(xs[k].Seconds(), 1e-6), Y: ps[k]})
+		}
+		if err := addLine(p, i, st.Strategy, xys, false); err != nil {
+			return files, err
+		}
+	}
+	f, err := save(p, dir, "latency-cdf")
+	return append(files, f...), err
+}
+
+// Brooker draws the Brooker figures into dir: brooker-calls.{svg,png} (mean writes against
+// the number of clients) and brooker-time.{svg,png} (mean completion time), one line per
+// jitter kind. It returns the files written.
+func Brooker(r *simulate.BrookerResult, dir string) ([]string, error) {
+	var jitters []string
+	for _, pt := range r.Points {
+		found := false
+		for _, j := range jitters {
+			found = found || j == pt.Jitter
+		}
+		if !found {
+			jitters = append(jitters, pt.Jitter)
+		}
+	}
+	var files []string
+	for _, fig := range []struct {
+		name, title, y string
+		val            func(simulate.BrookerPoint) float64
+	}{
+		{"brooker-calls", "Work: writes until every client succeeded", "calls (mean of runs)", func(p simulate.BrookerPoint) float64 { return p.Calls }},
+		{"brooker-time", "Completion time until every client succeeded", "time (ms, mean of runs)", func(p simulate.BrookerPoint) float64 { return p.CompletionMs }},
+	} {
+		p := newPlot(fmt.Sprintf("%s (%d runs per point)", fig.title, r.Runs), "clients", fig.y)
+		for i, j := range jitters {
+			var xys plotter.XYs
+			for _, pt := range r.Points {
+				if pt.Jitter == j {
+					xys = append(xys, plotter.XY{X: float64(pt.Clients), Y: fig.val(pt)})
+				}
+			}
+			if err := addLine(p, i, j, xys, j == "none"); err != nil {
+				return files, err
+			}
+		}
+		f, err := save(p, dir, fig.name)
+		files = append(files, f...)
+		if err != nil {
+			return files, err
+		}
+	}
+	return files, nil
+}

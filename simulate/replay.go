@@ -1,0 +1,160 @@
+package simulate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/tollgate/tollgate/limiter"
+	"github.com/tollgate/tollgate/simulate/trace"
+)
+
+// ReplayOptions configure Replay.
+type ReplayOptions struct {
+	Options
+	// Open opens the trace; Replay calls it once per pass (fitting, and each strategy), so
+	// the trace is streamed and never held in memory. Close is called after each pass when
+	// the source implements io.Closer.
+	Open func() (trace.Source, error)
+	// Name names the trace in reports.
+	Name string
+	// Rules are the server's buckets; nil means fit them from the trace first (Fit).
+	Rules limiter.Rules
+	// TollgateRules are the tollgate strategy's limiter rules; nil means the server's.
+	TollgateRules limiter.Rules
+	// RTT is each attempt's network round trip (default 20 ms).
+	RTT time.Duration
+	// Timeout is each call's deadline after it starts (0: none).
+	Timeout time.Duration
+	// Seed seeds the strategies' random sources (default 1).
+	Seed uint64
+}
+
+// Replay replays a trace's requests through each strategy: every record becomes a call that
+// starts at the record's time (its service, operation, Region, resource and S3 key prefix; its
+// client names the client process), sent to a server whose buckets are opts.Rules or, by
+// default, those fitted from the trace. Records are streamed: memory does not grow with the
+// trace's length. A record's outcome in the trace is not used (the server model decides);
+// every record is a request, so a trace that logged the original client's retries replays them
+// as requests too.
+func Replay(ctx context.Context, strategies []Strategy, opts ReplayOptions) (*Comparison, error) {
+	if opts.Open == nil {
+		return nil, errors.New("simulate: replay: no trace to open")
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	if opts.RTT <= 0 {
+		opts.RTT = defaultRTT
+	}
+	rules := opts.Rules
+	if rules == nil {
+		src, err := opts.Open()
+		if err != nil {
+			return nil, err
+		}
+		fits, _, err := FitSource(src, FitOptions{})
+		closeSource(src)
+		if err != nil {
+			return nil, err
+		}
+		rules = FitRules(fits, opts.Name)
+	}
+	if err := rules.Validate(); err != nil {
+		return nil, fmt.Errorf("simulate: replay: rules: %w", err)
+	}
+	results := make([]*runResult, len(strategies))
+	spans := make([]time.Duration, len(strategies))
+	err := runParallel(ctx, len(strategies), opts.Options, func(i int) {
+		src, err := opts.Open()
+		if err != nil {
+			results[i] = &runResult{err: err}
+			return
+		}
+		defer closeSource(src)
+		results[i], spans[i] = runReplay(ctx, src, strategies[i], rules, &opts)
+	})
+	if err != nil {
+		return nil, err
+	}
+	cmp := &Comparison{Scenario: opts.Name, Description: "replay of trace " + opts.Name, Seed: opts.Seed, Runs: 1}
+	for i, st := range strategies {
+		r := results[i]
+		if r.err != nil {
+			return nil, r.err
+		}
+		var a accum
+		a.add(r)
+		cmp.Strategies = append(cmp.Strategies, a.report(st.Name()))
+		cmp.CapacityPerS = round(r.capRate, 3)
+		cmp.Skipped = r.skipped
+		cmp.DurationS = round(spans[i].Seconds(), 3)
+	}
+	return cmp, nil
+}
+
+func closeSource(src trace.Source) {
+	if c, ok := src.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// runReplay replays src under one strategy. It returns the result and the trace's time span.
+func runReplay(ctx context.Context, src trace.Source, strat Strategy, rules limiter.Rules, opts *ReplayOptions) (*runResult, time.Duration) {
+	caps, total := map[string]*capacityTracker{}, newCapacityTracker(rules)
+	pf := newPrefetcher(src, caps, total)
+	defer pf.Close()
+	e := &engine{free: -1, strategy: strat, rules: rules, obs: opts.Observer, seed: opts.Seed, ctx: ctx,
+		netRng: newRand(opts.Seed, streamNet, 0), src: pf, traceRTT: int64(opts.RTT), traceTO: int64(opts.Timeout),
+		traceProcs: map[string]int32{}, traceGroups: map[string]int32{}, window: math.MaxInt64}
+	if opts.TollgateRules != nil {
+		if t, ok := strat.(*Tollgate); ok && t.Rules == nil {
+			strat = &Tollgate{Rules: opts.TollgateRules, MaxAttempts: t.MaxAttempts}
+			e.strategy = strat
+		}
+	}
+	e.series.Width = time.Second
+	// The first record fixes the epoch.
+	for {
+		err := e.src.Read(&e.rec)
+		if err == nil {
+			break
+		}
+		var ie *trace.InputError
+		if errors.As(err, &ie) {
+			e.skipped++
+			continue
+		}
+		if err == io.EOF {
+			return &runResult{skipped: e.skipped}, 0
+		}
+		return &runResult{err: err}, 0
+	}
+	e.epoch = e.rec.Time.Truncate(time.Second)
+	model, err := buildModel(&ServerSpec{Rules: rules}, rules, e.epoch)
+	if err != nil {
+		return &runResult{err: err}, 0
+	}
+	e.model = model
+	e.heap.push(int64(e.rec.Time.Sub(e.epoch)), evTraceArrival, 0)
+	e.loop()
+	e.heap.release()
+	pf.Close() // the stream has ended (or the run was cancelled): the trackers are complete
+	res := &runResult{series: e.series, window: time.Duration(e.lastDone), elapsed: time.Duration(e.lastDone), skipped: e.skipped,
+		capRate: total.rate, capBurst: total.burst, err: e.readErr}
+	if res.err == nil {
+		res.err = ctx.Err()
+	}
+	for gi := range e.groups {
+		g := &e.groups[gi]
+		gr := &groupResult{name: g.name, c: g.c, latency: g.latency}
+		if t := caps[g.name]; t != nil {
+			gr.capRate, gr.capBurst = t.rate, t.burst
+		}
+		res.groups = append(res.groups, gr)
+	}
+	return res, time.Duration(e.lastDone)
+}

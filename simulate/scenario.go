@@ -1,0 +1,324 @@
+package simulate
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/backoff"
+	"github.com/tollgate/tollgate/limiter"
+	"github.com/tollgate/tollgate/simulate/server"
+)
+
+// Scenario is what to simulate: a server side, client groups that call it, and the strategies
+// to compare. Scenarios are usually read from YAML (ParseScenario; the fields are documented in
+// the package documentation).
+type Scenario struct {
+	Name        string
+	Description string
+	// Duration is how long the groups keep starting calls; calls in flight then finish.
+	Duration time.Duration
+	// Seed seeds every random source of every run (run i uses a seed derived from Seed and i).
+	Seed uint64
+	// Runs is how many seeds to run for each strategy (default 1); results are summed.
+	Runs int
+	// Server is the server side.
+	Server ServerSpec
+	// Groups are the client groups.
+	Groups []Group
+	// Strategies are the strategies to compare, by name (default: all built-ins).
+	Strategies []string
+	// TollgateRules, if not nil, are the tollgate strategy's limiter rules; nil: the server's.
+	TollgateRules limiter.Rules
+	// MaxAttempts overrides every strategy's maximum attempts per call (0: their default, 3).
+	MaxAttempts int
+}
+
+// ServerSpec describes the server side of a scenario.
+type ServerSpec struct {
+	// Rules are the server's token buckets; nil means limiter.DefaultRules() (AWS's published
+	// quotas).
+	Rules limiter.Rules
+	// Faults are fault windows (throttle or fail every request of an API for a while).
+	Faults *server.FaultSchedule
+	// SplitAfter and SplitDelay tune the S3 partition model (0: its defaults).
+	SplitAfter, SplitDelay time.Duration
+	// Capacity, if not empty, gives some APIs a capacity that changes with time (and outage
+	// windows), overriding their rules.
+	Capacity *server.CapacitySchedule
+}
+
+// Loop says how a group's calls arrive.
+type Loop uint8
+
+const (
+	// OpenLoop: calls arrive as a Poisson process at Rate per second, whatever happens to
+	// earlier calls.
+	OpenLoop Loop = iota + 1
+	// ClosedLoop: Workers per process each make one call at a time, waiting Think between
+	// calls.
+	ClosedLoop
+)
+
+func (l Loop) String() string {
+	switch l {
+	case OpenLoop:
+		return "open"
+	case ClosedLoop:
+		return "closed"
+	}
+	return "unknown"
+}
+
+// Group is a set of client processes with the same workload.
+type Group struct {
+	Name string
+	Loop Loop
+	// Processes is the number of client processes (SDK client instances); default 1. Each has
+	// its own strategy state (retry quota, adaptive rate, tollgate limiter).
+	Processes int
+	// Rate is the open-loop arrival rate of the whole group, in calls per second, from Start.
+	Rate float64
+	// Phases, if given instead of Rate, change the open-loop rate over time.
+	Phases []Phase
+	// Workers is the closed-loop number of concurrent workers per process.
+	Workers int
+	// Think is the closed-loop pause between a worker's calls.
+	Think time.Duration
+	// Start and Stop bound when the group starts calls (offsets from the run's start); Stop 0
+	// means the scenario's Duration.
+	Start, Stop time.Duration
+	// Timeout is each call's deadline after it starts; 0 means none.
+	Timeout time.Duration
+	// RTT is the network round trip of one attempt (default 20 ms); Jitter the standard
+	// deviation of each one-way hop, which is |N(RTT/2, Jitter)|.
+	RTT, Jitter time.Duration
+	// Operations is the operation mix.
+	Operations []Operation
+}
+
+// Phase sets an open-loop group's arrival rate from At (an offset from the run's start) until
+// the next phase.
+type Phase struct {
+	At   time.Duration
+	Rate float64 // calls per second; 0 pauses the group
+}
+
+// Operation is one kind of call in a group's mix.
+type Operation struct {
+	Service   string // AWS SDK ServiceID: "EC2", "S3", ...
+	Operation string // "DescribeInstances"
+	Region    string // default "us-east-1"
+	Resource  string // S3 bucket, DynamoDB table, ... ("" for none)
+	// Prefixes are S3 key prefixes; each call picks one uniformly. Empty means none.
+	Prefixes []string
+	// Unfiltered marks an EC2 Describe call made with neither filter nor pagination (the
+	// smaller bucket).
+	Unfiltered bool
+	// Units is the resources the call affects (EC2 RunInstances' instances); 0 means 1.
+	Units int
+	// Weight is the operation's share of the group's calls (relative; default 1).
+	Weight float64
+}
+
+// variant is one operation with one prefix, precomputed for the engine.
+type variant struct {
+	cum  float64 // cumulative weight, normalised to 1 for the last variant
+	key  limiter.Key
+	req  server.Request
+	thr  backoff.Signal // the server's throttling answer
+	fail backoff.Signal // the server's internal-error answer
+}
+
+// compiledGroup is a Group ready to run.
+type compiledGroup struct {
+	Group
+	variants       []variant
+	startNS        int64
+	stopNS         int64
+	timeoutNS      int64
+	hopNS, hopSDNS float64
+	firstProc      int // index of the group's first process
+	// capacity of the server buckets the group's operations touch
+	capRate, capBurst float64
+}
+
+// compiled is a validated scenario: immutable, shared by every run.
+type compiled struct {
+	sc     *Scenario
+	rules  limiter.Rules
+	groups []compiledGroup
+	nprocs int
+	// capacity of the server buckets the scenario's operations touch
+	capRate, capBurst float64
+}
+
+const defaultRTT = 20 * time.Millisecond
+
+// compile validates s and precomputes what runs need.
+func compile(s *Scenario) (*compiled, error) {
+	if s.Duration <= 0 {
+		return nil, fmt.Errorf("simulate: scenario %q: duration must be > 0", s.Name)
+	}
+	if len(s.Groups) == 0 {
+		return nil, fmt.Errorf("simulate: scenario %q: no client groups", s.Name)
+	}
+	rules := s.Server.Rules
+	if rules == nil {
+		rules = limiter.DefaultRules()
+	}
+	if err := rules.Validate(); err != nil {
+		return nil, fmt.Errorf("simulate: scenario %q: server rules: %w", s.Name, err)
+	}
+	c := &compiled{sc: s, rules: rules}
+	all := newCapacityTracker(rules)
+	for gi := range s.Groups {
+		g := s.Groups[gi]
+		if g.Processes <= 0 {
+			g.Processes = 1
+		}
+		if g.RTT <= 0 {
+			g.RTT = defaultRTT
+		}
+		stop := g.Stop
+		if stop <= 0 || stop > s.Duration {
+			stop = s.Duration
+		}
+		cg := compiledGroup{Group: g, startNS: int64(g.Start), stopNS: int64(stop), timeoutNS: int64(g.Timeout),
+			hopNS: float64(g.RTT) / 2, hopSDNS: float64(g.Jitter), firstProc: c.nprocs}
+		where := fmt.Sprintf("simulate: scenario %q: group %q", s.Name, g.Name)
+		switch g.Loop {
+		case OpenLoop:
+			if len(g.Phases) == 0 {
+				if !(g.Rate > 0) {
+					return nil, fmt.Errorf("%s: rate must be > 0 for an open loop", where)
+				}
+				cg.Phases = []Phase{{At: g.Start, Rate: g.Rate}}
+			}
+			for i, ph := range cg.Phases {
+				if ph.Rate < 0 || math.IsNaN(ph.Rate) || math.IsInf(ph.Rate, 0) {
+					return nil, fmt.Errorf("%s: phase %d: rate must be a finite number >= 0", where, i+1)
+				}
+				if i > 0 && ph.At <= cg.Phases[i-1].At {
+					return nil, fmt.Errorf("%s: phase %d: phases must be in increasing order of at", where, i+1)
+				}
+			}
+		case ClosedLoop:
+			if g.Workers <= 0 {
+				return nil, fmt.Errorf("%s: workers must be > 0 for a closed loop", where)
+			}
+		default:
+			return nil, fmt.Errorf("%s: loop must be open or closed", where)
+		}
+		if len(g.Operations) == 0 {
+			return nil, fmt.Errorf("%s: no operations", where)
+		}
+		total := 0.0
+		for _, op := range g.Operations {
+			w := op.Weight
+			if w == 0 {
+				w = 1
+			}
+			if w < 0 {
+				return nil, fmt.Errorf("%s: operation %s %s: weight must be > 0", where, op.Service, op.Operation)
+			}
+			prefixes := op.Prefixes
+			if len(prefixes) == 0 {
+				prefixes = []string{""}
+			}
+			for _, p := range prefixes {
+				v := newVariant(op, p)
+				total += w / float64(len(prefixes))
+				v.cum = total
+				cg.variants = append(cg.variants, v)
+			}
+		}
+		mine := newCapacityTracker(rules)
+		for i := range cg.variants {
+			cg.variants[i].cum /= total
+			mine.add(&cg.variants[i].req)
+			all.add(&cg.variants[i].req)
+		}
+		cg.capRate, cg.capBurst = mine.rate, mine.burst
+		cg.variants[len(cg.variants)-1].cum = 1
+		c.nprocs += g.Processes
+		c.groups = append(c.groups, cg)
+	}
+	c.capRate, c.capBurst = all.rate, all.burst
+	if err := s.Server.Capacity.Validate(); err != nil {
+		return nil, fmt.Errorf("simulate: scenario %q: %w", s.Name, err)
+	}
+	if err := s.Server.Faults.Validate(); err != nil {
+		return nil, fmt.Errorf("simulate: scenario %q: %w", s.Name, err)
+	}
+	return c, nil
+}
+
+// newVariant precomputes the client key, the server request and the server's error answers
+// for op with prefix.
+func newVariant(op Operation, prefix string) variant {
+	region := op.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	v := variant{
+		req: server.Request{Region: region, Service: op.Service, Operation: op.Operation, Resource: op.Resource,
+			Prefix: prefix, Units: op.Units, Unfiltered: op.Unfiltered},
+		key: limiter.Key{Region: region, Service: op.Service, Operation: op.Operation, Resource: op.Resource, Prefix: prefix},
+	}
+	if op.Unfiltered {
+		if u, ok := limiter.UnfilteredOperation(op.Operation); ok {
+			v.key.Operation = u
+		}
+	}
+	v.thr, v.fail = serviceErrors(op.Service)
+	return v
+}
+
+// serviceErrors returns the error code and HTTP status a service answers a throttled request
+// and a failed one with (../shared/reference/aws_throttling.md).
+func serviceErrors(service string) (throttle, fail backoff.Signal) {
+	is := func(name string) bool { return service == name || strings.EqualFold(service, name) }
+	switch {
+	case is("EC2"):
+		return backoff.Signal{Code: "RequestLimitExceeded", Status: 503}, backoff.Signal{Code: "InternalError", Status: 500}
+	case is("S3"):
+		return backoff.Signal{Code: "SlowDown", Status: 503}, backoff.Signal{Code: "InternalError", Status: 500}
+	case is("DynamoDB"):
+		return backoff.Signal{Code: "ProvisionedThroughputExceededException", Status: 400}, backoff.Signal{Code: "InternalServerError", Status: 500}
+	case is("Lambda"):
+		return backoff.Signal{Code: "TooManyRequestsException", Status: 429}, backoff.Signal{Code: "ServiceException", Status: 500}
+	case is("STS"), is("IAM"):
+		return backoff.Signal{Code: "Throttling", Status: 400}, backoff.Signal{Code: "InternalFailure", Status: 500}
+	}
+	return backoff.Signal{Code: "ThrottlingException", Status: 400}, backoff.Signal{Code: "InternalFailure", Status: 500}
+}
+
+// nextArrival returns the time of the open-loop arrival after from, drawing exponential gaps at
+// the rate of the phase in force and starting afresh at each phase boundary (a Poisson process
+// is memoryless, so this is exact). It returns -1 when no arrival comes before stopNS.
+func (cg *compiledGroup) nextArrival(from int64, exp func() float64) int64 {
+	t := from
+	for t < cg.stopNS {
+		i := len(cg.Phases) - 1
+		for i >= 0 && int64(cg.Phases[i].At) > t {
+			i--
+		}
+		boundary := cg.stopNS
+		if i+1 < len(cg.Phases) {
+			boundary = min(boundary, int64(cg.Phases[i+1].At))
+		}
+		if i < 0 || cg.Phases[i].Rate <= 0 {
+			t = boundary
+			continue
+		}
+		next := t + int64(exp()/cg.Phases[i].Rate*1e9)
+		if next >= boundary {
+			t = boundary
+			continue
+		}
+		return next
+	}
+	return -1
+}

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// CapacityStep sets an API's capacity from Start on, until the next step for the same API.
+type CapacityStep struct {
+	// Service is the AWS SDK ServiceID ("EC2", "S3", ...), matched case-insensitively.
+	Service string
+	// Operation is the API operation; empty means every operation of the service (one shared
+	// bucket).
+	Operation string
+	// Region restricts the step to one Region; empty means all (one bucket per Region).
+	Region string
+	// Start is the offset from the schedule's origin at which the step takes effect.
+	Start time.Duration
+	// Rate and Burst shape the API's token bucket from Start on (Rate > 0, Burst > 0), unless
+	// Outage is set.
+	Rate  float64
+	Burst int
+	// Outage makes every request fail with HTTP 500 from Start on.
+	Outage bool
+}
+
+// CapacitySchedule is a time-varying server capacity: for each API it covers, a sequence of
+// steps, each a token bucket's rate and burst (or an outage), taken for example from a trace's
+// accepted and throttled pattern over time. The simulator uses it in place of fixed rules for
+// the APIs it covers.
+type CapacitySchedule struct {
+	// Origin is the instant Start offsets count from.
+	Origin time.Time
+	Steps  []CapacityStep
+}
+
+// Validate reports the first malformed step.
+func (s *CapacitySchedule) Validate() error {
+	if s == nil {
+		return nil
+	}
+	for i, st := range s.Steps {
+		var msg string
+		switch {
+		case st.Service == "":
+			msg = `field "service": required`
+		case st.Start < 0:
+			msg = fmt.Sprintf(`field "start": must be >= 0, got %v`, st.Start)
+		case st.Outage:
+		case !(st.Rate > 0) || math.IsInf(st.Rate, 0):
+			msg = fmt.Sprintf(`field "rate": must be a finite number > 0, got %v`, st.Rate)
+		case st.Burst <= 0:
+			msg = fmt.Sprintf(`field "burst": must be > 0, got %d`, st.Burst)
+		}
+		if msg != "" {
+			return fmt.Errorf("server: capacity step %d: %s", i+1, msg)
+		}
+	}
+	return nil
+}
+
+// Decider is anything that decides requests: Model, CapacityModel.
+type Decider interface {
+	Decide(now time.Time, r Request) Verdict
+}
+
+// CapacityModel decides the requests its schedule covers with the schedule's time-varying
+// buckets, and passes every other request to a base Decider. It reads no clock; it expects
+// decisions in time order (earlier times are treated as the latest seen) and is not safe for
+// concurrent use.
+type CapacityModel struct {
+	base   Decider
+	origin time.Time
+	apis   []*capacityAPI // one per distinct (service, operation) in the schedule
+	live   map[capacityKey]*capacityBucket
+}
+
+type capacityAPI struct {
+	service, operation string
+	regions            map[string][]CapacityStep // "" for steps without a Region
+}
+
+type capacityKey struct{ service, operation, region string }
+
+type capacityBucket struct {
+	steps  []CapacityStep
+	next   int // index of the next step to apply
+	cur    *CapacityStep
+	lim    rate.Limiter
+	filled bool // the bucket has been filled for its first rate step
+	last   time.Time
+}
+
+// NewCapacityModel returns a model deciding by s where it applies and by base elsewhere.
+func NewCapacityModel(base Decider, s *CapacitySchedule) (*CapacityModel, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	m := &CapacityModel{base: base, live: map[capacityKey]*capacityBucket{}}
+	if s == nil {
+		return m, nil
+	}
+	m.origin = s.Origin
+	for _, st := range s.Steps {
+		var api *capacityAPI
+		for _, a := range m.apis {
+			if strings.EqualFold(a.service, st.Service) && a.operation == st.Operation {
+				api = a
+			}
+		}
+		if api == nil {
+			api = &capacityAPI{service: st.Service, operation: st.Operation, regions: map[string][]CapacityStep{}}
+			m.apis = append(m.apis, api)
+		}
+		api.regions[st.Region] = append(api.regions[st.Region], st)
+	}
+	for _, a := range m.apis {
+		for _, steps := range a.regions {
+			slices.SortStableFunc(steps, func(x, y CapacityStep) int { return int(x.Start - y.Start) })
+		}
+	}
+	return m, nil
+}
+
+// SetOrigin sets the instant step offsets count from.
+func (m *CapacityModel) SetOrigin(t time.Time) { m.origin = t }
+
+// Decide decides r at now.
+func (m *CapacityModel) Decide(now time.Time, r Request) Verdict {
+	b := m.bucket(r)
+	if b == nil {
+		return m.base.Decide(now, r)
+	}
+	if now.Before(b.last) {
+		now = b.last
+	}
+	b.last = now
+	off := now.Sub(m.origin)
+	for b.next < len(b.steps) && b.steps[b.next].Start <= off {
+		st := &b.steps[b.next]
+		b.next++
+		b.cur = st
+		if st.Outage {
+			continue
+		}
+		at := m.origin.Add(st.Start)
+		if at.Before(now) {
+			at = now
+		}
+		b.lim.SetLimitAt(at, rate.Limit(st.Rate))
+		b.lim.SetBurstAt(at, st.Burst)
+		if !b.filled {
+			// A zero rate.Limiter starts empty; a server bucket starts full.
+			b.lim.ReserveN(at, -st.Burst)
+			b.filled = true
+		}
+	}
+	switch {
+	case b.cur == nil:
+		return m.base.Decide(now, r) // before the first step
+	case b.cur.Outage:
+		return Verdict{Outcome: Failed, Rule: "outage"}
+	case b.lim.AllowN(now, 1):
+		return Verdict{Outcome: Accepted}
+	}
+	return Verdict{Outcome: Throttled, Rule: "capacity"}
+}
+
+// bucket returns the schedule's bucket for r, or nil when the schedule does not cover it.
+func (m *CapacityModel) bucket(r Request) *capacityBucket {
+	if len(m.apis) == 0 {
+		return nil
+	}
+	k := capacityKey{r.Service, r.Operation, r.Region}
+	if b, ok := m.live[k]; ok {
+		return b
+	}
+	var steps []CapacityStep
+	for _, a := range m.apis {
+		if !strings.EqualFold(a.service, r.Service) || (a.operation != "" && a.operation != r.Operation) {
+			continue
+		}
+		if s, ok := a.regions[r.Region]; ok {
+			steps = s
+		} else if s, ok := a.regions[""]; ok {
+			steps = s
+		}
+		if steps != nil {
+			break
+		}
+	}
+	var b *capacityBucket
+	if steps != nil {
+		b = &capacityBucket{steps: steps}
+	}
+	m.live[capacityKey{strings.Clone(r.Service), strings.Clone(r.Operation), strings.Clone(r.Region)}] = b
+	return b
+}

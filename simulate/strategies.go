@@ -1,0 +1,177 @@
+package simulate
+
+import (
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tollgate/tollgate/backoff"
+	"github.com/tollgate/tollgate/limiter"
+)
+
+// sdkBackoff is the AWS SDK for Go v2's standard-mode backoff ("retry behaviour 2.1", v1.48):
+// full jitter, 1 s base for throttles, 50 ms otherwise, 20 s cap.
+var sdkBackoff = backoff.Backoff{
+	Jitter:        backoff.FullJitter,
+	ThrottleBase:  time.Second,
+	TransientBase: 50 * time.Millisecond,
+	Cap:           20 * time.Second,
+}
+
+// sdkQuota is the SDK's standard retry quota: 500 tokens, 5 per throttle retry, 14 per other
+// retry, +1 per first-attempt success, refund on a successful retry.
+func sdkQuota() *backoff.TokenQuota {
+	return backoff.NewTokenQuota(backoff.TokenQuotaConfig{Capacity: 500, ThrottleCost: 5, TransientCost: 14, SuccessIncrement: 1})
+}
+
+// PolicyStrategy retries with a backoff.Policy and no client-side rate limiting. Each client
+// process has its own policy state, so the retry quota (when Quota is set) is per client, as the
+// SDK's is. The "no-jitter" and "no-retry" baselines are PolicyStrategies.
+type PolicyStrategy struct {
+	Label       string
+	Jitter      backoff.Jitter
+	Quota       bool // give each client the SDK's retry quota (500/5/14)
+	MaxAttempts int  // 0: 3
+}
+
+// Name returns the strategy's label.
+func (s *PolicyStrategy) Name() string { return s.Label }
+
+// NewClient returns a client with its own policy (and quota).
+func (s *PolicyStrategy) NewClient(env ClientEnv) Client {
+	b := sdkBackoff
+	b.Jitter = s.Jitter
+	p := &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: b}
+	if s.Quota {
+		p.Budget = sdkQuota()
+	}
+	return &policyClient{policy: p, rng: env.Rand}
+}
+
+// policyClient runs a backoff.Policy: the code tollgate's middleware runs.
+type policyClient struct {
+	policy *backoff.Policy
+	rng    *rand.Rand
+}
+
+func (p *policyClient) Start(now time.Time, c *Call) {
+	// The SDK does not look at the call's deadline before sleeping (it sleeps and is then
+	// cancelled): the engine ends calls at their deadline, so the policy gets none.
+	c.Policy = p.policy.Start(now, time.Time{})
+}
+
+func (p *policyClient) Admit(time.Time, *Call) Admission { return Admission{} }
+
+func (p *policyClient) Abandon(time.Time, *Call) {}
+
+func (p *policyClient) Finish(now time.Time, c *Call, s backoff.Signal) Decision {
+	return policyFinish(p.policy, now, c, s, p.rng)
+}
+
+// policyFinish applies a Policy to an attempt's outcome.
+func policyFinish(p *backoff.Policy, now time.Time, c *Call, s backoff.Signal, rng *rand.Rand) Decision {
+	if s == (backoff.Signal{}) {
+		p.Succeeded(now, &c.Policy)
+		return Decision{Class: backoff.Success, Stop: "success"}
+	}
+	pd := p.Failed(now, &c.Policy, backoff.Failure{Signal: s}, rng)
+	d := Decision{Class: pd.Class, Retry: pd.Retry, Delay: pd.Delay, Budget: pd.Budget, Level: pd.Level.Available, Capacity: pd.Level.Capacity}
+	if !pd.Retry {
+		d.Stop = pd.Stop.String()
+		d.ClientSide = pd.Stop.ClientSide()
+	}
+	return d
+}
+
+// SDKStandard is the AWS SDK for Go v2's standard retry mode as of v1.48 ("retry behaviour
+// 2.1"), built from the real backoff package: full jitter with a 1 s base for throttles and
+// 50 ms otherwise, a 20 s cap, 3 attempts, and a retry quota of 500 tokens per client (5 per
+// throttle retry, 14 per other retry, +1 per first-attempt success, refund on a successful
+// retry).
+type SDKStandard struct {
+	MaxAttempts int // 0: 3
+}
+
+// Name returns "sdk-standard".
+func (s *SDKStandard) Name() string { return "sdk-standard" }
+
+// NewClient returns one SDK client's retryer.
+func (s *SDKStandard) NewClient(env ClientEnv) Client {
+	return &policyClient{policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: sdkBackoff, Budget: sdkQuota()}, rng: env.Rand}
+}
+
+// Tollgate is tollgate's own strategy, as its middleware runs it in each process: a
+// backoff.Policy (full jitter, throttle-aware bases, 3 attempts, the token-quota retry budget)
+// and a limiter.Limiter in enforce mode whose rules match the server's (or were fitted from a
+// trace). Every attempt, retries included, takes its token from its API's bucket first, waiting
+// when the bucket says so and refusing on the client side when the wait would pass the call's
+// deadline. Throttles and successes are fed back to the limiter.
+type Tollgate struct {
+	Rules       limiter.Rules // nil: the server's rules
+	MaxAttempts int           // 0: 3
+}
+
+// Name returns "tollgate".
+func (s *Tollgate) Name() string { return "tollgate" }
+
+// NewClient returns one process's tollgate: its limiter and its policy.
+func (s *Tollgate) NewClient(env ClientEnv) Client {
+	rules := s.Rules
+	if rules == nil {
+		rules = env.Rules
+	}
+	return &tollgateClient{
+		lim:    limiter.New(rules, limiter.WithMode(limiter.Enforce)),
+		policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Budget: backoff.NewTokenQuota(backoff.TokenQuotaConfig{})},
+		rng:    env.Rand,
+	}
+}
+
+type tollgateClient struct {
+	lim    *limiter.Limiter
+	policy *backoff.Policy
+	rng    *rand.Rand
+}
+
+func (t *tollgateClient) Start(now time.Time, c *Call) {
+	c.Policy = t.policy.Start(now, c.Deadline)
+	c.Held = false
+}
+
+func (t *tollgateClient) Admit(now time.Time, c *Call) Admission {
+	if c.Held {
+		c.Held = false
+		return Admission{}
+	}
+	r, err := t.lim.Reserve(now, c.Key, c.Units, c.Deadline)
+	if err != nil {
+		var refused *limiter.RefusedError
+		if errors.As(err, &refused) {
+			return Admission{Refused: true, Reason: refused.Reason.String(), Rule: refused.Rule}
+		}
+		return Admission{Refused: true, Reason: "error"}
+	}
+	if d := r.Delay(); d > 0 {
+		c.Held, c.Reservation = true, r
+		return Admission{Wait: d, Rule: r.Rule()}
+	}
+	return Admission{Rule: r.Rule()}
+}
+
+func (t *tollgateClient) Abandon(now time.Time, c *Call) {
+	if c.Held {
+		c.Reservation.Cancel(now)
+		c.Held = false
+	}
+}
+
+func (t *tollgateClient) Finish(now time.Time, c *Call, s backoff.Signal) Decision {
+	d := policyFinish(t.policy, now, c, s, t.rng)
+	switch d.Class {
+	case backoff.Throttle:
+		t.lim.Throttled(now, c.Key)
+	case backoff.Success:
+		t.lim.Succeeded(now, c.Key)
+	}
+	return d
+}
