@@ -5,11 +5,11 @@ package plot
 
 import (
 	"fmt"
+	"image/color"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/tollgate/tollgate/simulate"
@@ -40,6 +40,8 @@ func newPlot(title, x, y string) *plot.Plot {
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(8)
 	p.Add(plotter.NewGrid())
 	return p
 }
@@ -50,7 +52,7 @@ func addLine(p *plot.Plot, i int, label string, xys plotter.XYs, dashed bool) er
 	if err != nil {
 		return fmt.Errorf("plot: %s: %w", label, err)
 	}
-	l.Color = plotutil.Color(i)
+	l.Color = palette[i%len(palette)]
 	l.Width = vg.Points(1.5)
 	if dashed {
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
@@ -141,6 +143,7 @@ func Brooker(r *simulate.BrookerResult, dir string) ([]string, error) {
 		{"brooker-time", "Completion time until every client succeeded", "time (ms, mean of runs)", func(p simulate.BrookerPoint) float64 { return p.CompletionMs }},
 	} {
 		p := newPlot(fmt.Sprintf("%s (%d runs per point)", fig.title, r.Runs), "clients", fig.y)
+		p.X.Tick.Marker = integerTicks{}
 		for i, j := range jitters {
 			var xys plotter.XYs
 			for _, pt := range r.Points {
@@ -159,4 +162,26 @@ func Brooker(r *simulate.BrookerResult, dir string) ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// integerTicks labels an axis of counts (clients) with whole numbers.
+type integerTicks struct{}
+
+// Ticks returns the default ticks with their labels printed as integers.
+func (integerTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = fmt.Sprintf("%.0f", ticks[i].Value)
+		}
+	}
+	return ticks
+}
+
+// palette is matplotlib's "tab10": ten colours that stay apart on screen and in print.
+var palette = []color.Color{
+	color.RGBA{31, 119, 180, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{44, 160, 44, 255},
+	color.RGBA{214, 39, 40, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
+	color.RGBA{227, 119, 194, 255}, color.RGBA{127, 127, 127, 255}, color.RGBA{188, 189, 34, 255},
+	color.RGBA{23, 190, 207, 255},
 }
