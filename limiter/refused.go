@@ -57,3 +57,6 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("limiter: client-side refusal by tollgate, no request sent to AWS: %s %s: rule %q: %s",
 		e.Service, e.Operation, e.Rule, why)
 }
+
+// ClientSide always reports true: tollgate refused the call, AWS never saw it.
+func (e *RefusedError) ClientSide() bool { return true }

@@ -32,14 +32,13 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 		// Installed without the call middleware (not through AddToStack): nothing to key on.
 		return next.HandleFinalize(ctx, in)
 	}
-	cs.attempts++
-	attempt := cs.attempts
-
+	attempt := cs.attempts + 1
 	if t.limiter != nil {
 		if err := m.admit(ctx, cs, attempt); err != nil {
-			return out, md, err
+			return out, md, err // not sent: it does not count as an attempt
 		}
 	}
+	cs.attempts = attempt
 
 	start := t.clock()
 	out, md, err = next.HandleFinalize(ctx, in)
@@ -58,7 +57,7 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 	}
 	if t.observer != nil {
 		t.emit(event.Event{
-			Kind: event.AttemptFinished, Time: end, Service: cs.key.Service, Operation: cs.key.Operation,
+			Kind: event.AttemptFinished, Time: end, Service: cs.key.Service, Operation: cs.operation,
 			Region: cs.key.Region, Attempt: attempt, Outcome: class, ErrorCode: f.Code, Status: f.Status,
 			Duration: end.Sub(start),
 		})
@@ -84,7 +83,7 @@ func (m *attemptMiddleware) admit(ctx context.Context, cs *callState, attempt in
 			cs.stop = refused.Reason.String()
 			if t.observer != nil {
 				t.emit(event.Event{
-					Kind: event.LimiterRefused, Time: now, Service: cs.key.Service, Operation: cs.key.Operation,
+					Kind: event.LimiterRefused, Time: now, Service: cs.key.Service, Operation: cs.operation,
 					Region: cs.key.Region, Attempt: attempt, Duration: refused.Wait, Reason: refused.Reason.String(),
 					Rule: refused.Rule,
 				})
@@ -105,7 +104,7 @@ func (m *attemptMiddleware) admit(ctx context.Context, cs *callState, attempt in
 	}
 	if t.observer != nil {
 		e := event.Event{
-			Kind: event.LimiterWaited, Time: now, Service: cs.key.Service, Operation: cs.key.Operation,
+			Kind: event.LimiterWaited, Time: now, Service: cs.key.Service, Operation: cs.operation,
 			Region: cs.key.Region, Attempt: attempt, Duration: wait, Rule: res.Rule(),
 		}
 		if avail, burst, ok := t.limiter.Tokens(now.Add(wait), cs.key); ok {

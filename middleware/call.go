@@ -18,11 +18,12 @@ import (
 // It travels in the context (for the Finalize middleware and the retryer's token methods) and in
 // attempt errors (for the retryer's RetryDelay, which gets no context).
 type callState struct {
-	key      limiter.Key
-	units    int
-	start    time.Time
-	deadline time.Time
-	call     backoff.Call
+	key       limiter.Key
+	operation string // the SDK's operation name; key.Operation may carry a limiter variant
+	units     int
+	start     time.Time
+	deadline  time.Time
+	call      backoff.Call
 
 	attempts    int           // attempts started
 	lastClass   backoff.Class // class of the latest attempt
@@ -58,6 +59,7 @@ func (m *callMiddleware) HandleInitialize(ctx context.Context, in smithymiddlewa
 	deadline, _ := ctx.Deadline()
 
 	cs := &callState{
+		operation: operation,
 		key: limiter.Key{
 			Region: region, Service: service, Operation: limiterOperation(service, operation, in.Parameters),
 			Resource: part.Resource, Prefix: part.Prefix,

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate/emulator"
 )
@@ -165,6 +167,47 @@ rules:
 		}
 		if lim.Keys() != 2 {
 			t.Errorf("%d limiter keys, want 2 (hot/, cold/)", lim.Keys())
+		}
+	})
+}
+
+// Events carry the SDK's operation name even when the limiter key uses a variant, and a call
+// the limiter refused before sending counts no attempt.
+func TestEventsUseSDKOperationNames(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newEmulator(t, emulator.Options{Seed: 4})
+		rec := &recorder{}
+		lim := limiter.New(limiter.DefaultRules())
+		tg := mustNew(t, Config{Limiter: lim, Seed: 1, Observer: rec})
+		client := ec2.NewFromConfig(awsConfig("http://emulator.test", newHandlerClient(emu)), func(o *ec2.Options) {
+			o.Retryer = tg.NewRetryer()
+			o.APIOptions = append(o.APIOptions, tg.AddToStack)
+		})
+		if _, err := client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range rec.events {
+			if e.Operation != "DescribeInstances" {
+				t.Errorf("%v event has operation %q", e.Kind, e.Operation)
+			}
+		}
+		// The unfiltered call drew from the 50-token bucket.
+		if avail, burst, _ := lim.Tokens(time.Now(), limiter.Key{Region: "us-east-1", Service: "EC2",
+			Operation: "DescribeInstances" + limiter.UnfilteredSuffix}); burst != 50 || avail != 49 {
+			t.Errorf("unfiltered bucket: %v of %d tokens, want 49 of 50", avail, burst)
+		}
+		// Drain the 50 tokens, then refuse at once with a deadline: no attempt is counted.
+		for i := 0; i < 49; i++ {
+			client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		if _, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err == nil {
+			t.Fatal("the 51st unfiltered call in one instant was admitted")
+		}
+		calls := rec.kinds(event.CallFinished)
+		if last := calls[len(calls)-1]; last.Attempts != 0 || last.Reason != "deadline" {
+			t.Errorf("refused call: %+v, want 0 attempts, reason deadline", last)
 		}
 	})
 }

@@ -63,13 +63,13 @@ func (r *retryer) GetRetryToken(ctx context.Context, err error) (func(error) err
 	}
 	d := t.policy.FailedAs(now, &cs.call, class, f.Hints, t.rng)
 	if t.observer != nil && d.Budget != "" {
-		t.emit(event.Event{Kind: event.BudgetLevel, Time: now, Service: cs.key.Service, Operation: cs.key.Operation,
+		t.emit(event.Event{Kind: event.BudgetLevel, Time: now, Service: cs.key.Service, Operation: cs.operation,
 			Region: cs.key.Region, Budget: d.Budget, Value: d.Level.Available, Capacity: d.Level.Capacity})
 	}
 	if !d.Retry {
 		cs.stop = d.Stop.String()
 		if t.observer != nil {
-			t.emit(event.Event{Kind: event.RetryRefused, Time: now, Service: cs.key.Service, Operation: cs.key.Operation,
+			t.emit(event.Event{Kind: event.RetryRefused, Time: now, Service: cs.key.Service, Operation: cs.operation,
 				Region: cs.key.Region, Attempt: cs.attempts, Outcome: class, Duration: d.Delay, Reason: d.Stop.String()})
 		}
 		if d.Stop.ClientSide() {
@@ -84,7 +84,7 @@ func (r *retryer) GetRetryToken(ctx context.Context, err error) (func(error) err
 		if d.Hinted {
 			reason = "hinted"
 		}
-		t.emit(event.Event{Kind: event.BackoffScheduled, Time: now, Service: cs.key.Service, Operation: cs.key.Operation,
+		t.emit(event.Event{Kind: event.BackoffScheduled, Time: now, Service: cs.key.Service, Operation: cs.operation,
 			Region: cs.key.Region, Attempt: cs.attempts, Outcome: class, Duration: d.Delay, Reason: reason})
 	}
 	return nopRelease, nil

@@ -1,0 +1,402 @@
+// Package load drives real AWS SDK for Go v2 clients — with tollgate installed, or with the
+// SDK's own retryer for comparison — at a chosen mix of operations, at a rate or a concurrency,
+// for a duration, against an endpoint (tollgate's emulator, normally), and reports per API what
+// happened: calls, failures, attempts, throttles, latency. It is the engine of `tollgate load`,
+// the run a user watches in Grafana.
+//
+// The report is measured by the load itself, in a middleware at the very end of each client's
+// stack that sees every attempt actually sent and its answer, so it is the same with and
+// without tollgate and independent of tollgate's events (which go to Config.Observer, e.g. a
+// metrics.Collector).
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithymetrics "github.com/aws/smithy-go/metrics"
+	smithymiddleware "github.com/aws/smithy-go/middleware"
+
+	"github.com/tollgate/tollgate/backoff"
+	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/limiter"
+	"github.com/tollgate/tollgate/middleware"
+)
+
+// Op is one API of the mix and its weight: calls are drawn with probability weight/total.
+type Op struct {
+	Service   string // lower case: "ec2", "s3", "dynamodb", "kms", "lambda", "sts"
+	Operation string // "DescribeInstances"
+	Weight    float64
+}
+
+// API returns "service:Operation".
+func (o Op) API() string { return o.Service + ":" + o.Operation }
+
+// DefaultMix is the mix `tollgate load` drives when none is given.
+const DefaultMix = "ec2:DescribeInstances=5,s3:GetObject=3,dynamodb:GetItem=2"
+
+// ParseMix parses "service:Operation=weight,..." (weight defaults to 1), e.g.
+// "ec2:DescribeInstances=5,s3:GetObject=3,dynamodb:GetItem=2". Services are matched in any
+// case; see Operations for what is supported.
+func ParseMix(s string) ([]Op, error) {
+	var ops []Op
+	seen := map[string]bool{}
+	for i, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		api, w, hasWeight := strings.Cut(part, "=")
+		weight := 1.0
+		if hasWeight {
+			v, err := strconv.ParseFloat(strings.TrimSpace(w), 64)
+			if err != nil || !(v > 0) || v > 1e6 {
+				return nil, fmt.Errorf("load: mix entry %d %q: weight must be a number > 0", i+1, part)
+			}
+			weight = v
+		}
+		service, name, ok := strings.Cut(strings.TrimSpace(api), ":")
+		if !ok {
+			return nil, fmt.Errorf("load: mix entry %d %q: want service:Operation[=weight]", i+1, part)
+		}
+		op, ok := lookup(service, name)
+		if !ok {
+			return nil, fmt.Errorf("load: mix entry %d %q: unknown API; supported: %s", i+1, part, strings.Join(Operations(), ", "))
+		}
+		key := op.service + ":" + op.name
+		if seen[key] {
+			return nil, fmt.Errorf("load: mix entry %d %q: %s given twice", i+1, part, key)
+		}
+		seen[key] = true
+		ops = append(ops, Op{Service: op.service, Operation: op.name, Weight: weight})
+	}
+	if len(ops) == 0 {
+		return nil, errors.New("load: empty mix")
+	}
+	return ops, nil
+}
+
+// Config configures a run.
+type Config struct {
+	// Endpoint is the base URL every client calls, e.g. an emulator's URL. Required.
+	Endpoint string
+	// Region is the AWS Region; "" means us-east-1.
+	Region string
+	// Credentials sign the requests; nil means static "test"/"test" credentials (any
+	// credentials work with the emulator).
+	Credentials aws.CredentialsProvider
+
+	// Mix is the operations to drive; nil means DefaultMix.
+	Mix []Op
+	// Duration is how long calls are started for (in-flight calls are then waited for).
+	Duration time.Duration
+	// Rate, if > 0, starts calls at this many per second (open loop); Concurrency then caps
+	// the calls in flight (0: 1,000), and a call that would exceed the cap is dropped.
+	// Otherwise Concurrency workers make calls back to back (closed loop).
+	Rate        float64
+	Concurrency int
+	// Timeout bounds each call (its context's deadline); 0 means none.
+	Timeout time.Duration
+
+	// NoTollgate runs the clients with the SDK's own standard retryer, without tollgate.
+	NoTollgate bool
+	// Limiter is tollgate's client-side limiter; nil means none (retries and backoff only).
+	Limiter *limiter.Limiter
+	// MaxAttempts is the maximum attempts per call; 0 means the SDK default, 3.
+	MaxAttempts int
+	// Observer receives tollgate's events (a metrics.Collector, usually).
+	Observer event.Observer
+	// MeterProvider, if not nil, receives the SDK's own client metrics (sdkmetrics).
+	MeterProvider smithymetrics.MeterProvider
+
+	// Keys is how many S3 objects and DynamoDB items the calls spread over; 0 means 64.
+	Keys int
+	// Seed seeds the choice of operations and keys and tollgate's jitter.
+	Seed uint64
+
+	// Progress, if not nil, is called about once a second with the counts so far.
+	Progress func(Progress)
+}
+
+// Progress is a run's state so far.
+type Progress struct {
+	Elapsed                            time.Duration
+	Calls, Failed, Attempts, Throttled int
+}
+
+// defaultInflightCap caps the calls in flight in rate mode when Concurrency is 0.
+const defaultInflightCap = 1000
+
+func (c *Config) check() error {
+	switch {
+	case c.Endpoint == "":
+		return errors.New("load: no endpoint")
+	case c.Duration <= 0:
+		return errors.New("load: duration must be > 0")
+	case c.Rate < 0 || c.Concurrency < 0 || c.Timeout < 0 || c.MaxAttempts < 0 || c.Keys < 0:
+		return errors.New("load: rate, concurrency, timeout, max attempts and keys must not be negative")
+	case c.Rate == 0 && c.Concurrency == 0:
+		return errors.New("load: set a rate or a concurrency")
+	}
+	return nil
+}
+
+// Run drives the load described by cfg and returns its report. It returns an error when the
+// clients cannot be built or the setup calls (objects to get, items to read) fail; failures of
+// the load's own calls are counted in the report, not returned.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Mix == nil {
+		cfg.Mix, _ = ParseMix(DefaultMix)
+	}
+	if cfg.Keys == 0 {
+		cfg.Keys = 64
+	}
+	ops := make([]operation, len(cfg.Mix))
+	total := 0.0
+	for i, m := range cfg.Mix {
+		op, ok := lookup(m.Service, m.Operation)
+		if !ok || !(m.Weight > 0) {
+			return nil, fmt.Errorf("load: mix: %s: unknown API or weight <= 0", m.API())
+		}
+		ops[i] = op
+		total += m.Weight
+	}
+
+	rec := newRecorder(cfg.Mix)
+	run, err := newClients(ctx, cfg, rec)
+	if err != nil {
+		return nil, err
+	}
+	defer run.idle.close()
+	setup, err := newClients(ctx, Config{Endpoint: cfg.Endpoint, Region: cfg.Region, Credentials: cfg.Credentials,
+		NoTollgate: true, Concurrency: 1}, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer setup.idle.close()
+	setup.keys = cfg.Keys
+	done := map[uintptr]bool{} // setups shared by several operations run once
+	for _, op := range ops {
+		if op.setup == nil || done[reflect.ValueOf(op.setup).Pointer()] {
+			continue
+		}
+		done[reflect.ValueOf(op.setup).Pointer()] = true
+		if err := op.setup(ctx, setup); err != nil {
+			return nil, err
+		}
+	}
+	run.keys, run.instanceID, run.ciphertext = cfg.Keys, setup.instanceID, setup.ciphertext
+
+	pick := func(r *rand.Rand) int {
+		x := r.Float64() * total
+		for i, m := range cfg.Mix {
+			if x < m.Weight {
+				return i
+			}
+			x -= m.Weight
+		}
+		return len(cfg.Mix) - 1
+	}
+	call := func(i, n int) {
+		cctx := ctx
+		if cfg.Timeout > 0 {
+			var cancel context.CancelFunc
+			cctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+			defer cancel()
+		}
+		cs := &callStats{}
+		cctx = context.WithValue(cctx, callKey{}, cs)
+		start := time.Now()
+		err := ops[i].call(cctx, run, n)
+		rec.record(i, cs, time.Since(start), err)
+	}
+
+	start := time.Now()
+	stopProgress := rec.progress(cfg.Progress, start)
+	var dropped int
+	if cfg.Rate > 0 {
+		dropped = openLoop(ctx, cfg, start, pick, call)
+	} else {
+		closedLoop(ctx, cfg, start, pick, call)
+	}
+	elapsed := time.Since(start)
+	stopProgress()
+	return rec.report(cfg, elapsed, dropped), nil
+}
+
+// openLoop starts calls at cfg.Rate per second until cfg.Duration has passed, at most
+// cfg.Concurrency (or defaultInflightCap) in flight, and waits for them. It returns how many
+// calls it dropped because the cap was reached.
+func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.Rand) int, call func(i, n int)) int {
+	limit := cfg.Concurrency
+	if limit == 0 {
+		limit = defaultInflightCap
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	r := rand.New(rand.NewPCG(cfg.Seed, 0x6c6f6164))
+	issued, dropped := 0, 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		elapsed := time.Since(start)
+		if elapsed >= cfg.Duration || ctx.Err() != nil {
+			break
+		}
+		due := int(elapsed.Seconds()*cfg.Rate) + 1
+		for ; issued < due; issued++ {
+			i, n := pick(r), r.IntN(1<<30)
+			select {
+			case sem <- struct{}{}:
+				wg.Add(1)
+				go func() {
+					defer func() { <-sem; wg.Done() }()
+					call(i, n)
+				}()
+			default:
+				dropped++
+			}
+		}
+		next := time.Duration(float64(issued) / cfg.Rate * float64(time.Second))
+		timer.Reset(max(next-time.Since(start), 0))
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+	}
+	wg.Wait()
+	return dropped
+}
+
+// closedLoop runs cfg.Concurrency workers making calls back to back until cfg.Duration has
+// passed.
+func closedLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.Rand) int, call func(i, n int)) {
+	var wg sync.WaitGroup
+	for w := range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(cfg.Seed, uint64(w)+1))
+			for time.Since(start) < cfg.Duration && ctx.Err() == nil {
+				call(pick(r), r.IntN(1<<30))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// newClients builds the six SDK clients for cfg, with tollgate unless cfg.NoTollgate, and with
+// the attempt counter feeding rec when rec is not nil.
+func newClients(ctx context.Context, cfg Config, rec *recorder) (*clients, error) {
+	region := cfg.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	creds := cfg.Credentials
+	if creds == nil {
+		creds = credentials.NewStaticCredentialsProvider("test", "test", "")
+	}
+	conns := max(cfg.Concurrency, 64)
+	if cfg.Rate > 0 && cfg.Concurrency == 0 {
+		conns = 256
+	}
+	// The SDK's buildable client (config adds a CA bundle to it when one is configured); the
+	// transports it builds are kept to close their idle connections after the run.
+	idle := &idleConns{}
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = conns, conns
+		idle.add(t)
+	})
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(region),
+		config.WithBaseEndpoint(cfg.Endpoint),
+		config.WithCredentialsProvider(creds),
+		config.WithHTTPClient(httpClient),
+		// Only what the load is told: no shared config or credentials files.
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	}
+	if cfg.MaxAttempts > 0 {
+		opts = append(opts, config.WithRetryMaxAttempts(cfg.MaxAttempts))
+	}
+	if !cfg.NoTollgate {
+		tg, err := middleware.New(middleware.Config{
+			Limiter:  cfg.Limiter,
+			Policy:   backoff.Policy{MaxAttempts: cfg.MaxAttempts},
+			Observer: cfg.Observer,
+			Seed:     cfg.Seed + 1,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		opts = append(opts, middleware.WithTollgate(tg))
+	}
+	if rec != nil {
+		opts = append(opts, config.WithAPIOptions([]func(*smithymiddleware.Stack) error{countAttempts}))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load: AWS config: %w", err)
+	}
+	mp := cfg.MeterProvider
+	return &clients{
+		idle: idle,
+		ec2:  ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { setMeter(&o.MeterProvider, mp) }),
+		s3: s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+			o.UsePathStyle = true // the emulator serves path-style only
+			setMeter(&o.MeterProvider, mp)
+		}),
+		ddb:    dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { setMeter(&o.MeterProvider, mp) }),
+		kms:    kms.NewFromConfig(awsCfg, func(o *kms.Options) { setMeter(&o.MeterProvider, mp) }),
+		lambda: lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { setMeter(&o.MeterProvider, mp) }),
+		sts:    sts.NewFromConfig(awsCfg, func(o *sts.Options) { setMeter(&o.MeterProvider, mp) }),
+	}, nil
+}
+
+func setMeter(dst *smithymetrics.MeterProvider, mp smithymetrics.MeterProvider) {
+	if mp != nil {
+		*dst = mp
+	}
+}
+
+// idleConns remembers the transports a client built, to close their idle connections.
+type idleConns struct {
+	mu sync.Mutex
+	ts []*http.Transport
+}
+
+func (c *idleConns) add(t *http.Transport) {
+	c.mu.Lock()
+	c.ts = append(c.ts, t)
+	c.mu.Unlock()
+}
+
+func (c *idleConns) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.ts {
+		t.CloseIdleConnections()
+	}
+}
