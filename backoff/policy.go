@@ -200,12 +200,22 @@ func (p *Policy) FailedAs(now time.Time, c *Call, class Class, hints Hints, r *r
 		return d
 	}
 	if p.Budget != nil {
-		spend, ok := p.Budget.AcquireRetry(now, d.Class)
-		d.Level = p.Budget.Level(now)
+		var spend Spend
+		var ok bool
+		q, isQuota := p.Budget.(*TokenQuota)
+		if isQuota {
+			// AcquireRetry then Level, under one lock.
+			spend, ok, d.Level = q.acquireRetryLevel(d.Class)
+		} else {
+			spend, ok = p.Budget.AcquireRetry(now, d.Class)
+			d.Level = p.Budget.Level(now)
+		}
 		if !ok {
 			d.Stop = StopBudget
 			d.Needed = 1
-			if c, ok := p.Budget.(interface{ RetryCost(Class) float64 }); ok {
+			if isQuota {
+				d.Needed = q.RetryCost(d.Class)
+			} else if c, ok := p.Budget.(interface{ RetryCost(Class) float64 }); ok {
 				d.Needed = c.RetryCost(d.Class)
 			}
 			return d

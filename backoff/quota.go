@@ -83,6 +83,21 @@ func (q *TokenQuota) AcquireRetry(_ time.Time, class Class) (Spend, bool) {
 	return Spend{Cost: float64(cost), Retry: true}, true
 }
 
+// acquireRetryLevel is AcquireRetry followed by Level, under one lock.
+func (q *TokenQuota) acquireRetryLevel(class Class) (Spend, bool, Level) {
+	cost := q.Cost(class)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	level := Level{Capacity: float64(q.cfg.Capacity)}
+	if q.available < cost {
+		level.Available = float64(q.available)
+		return Spend{}, false, level
+	}
+	q.available -= cost
+	level.Available = float64(q.available)
+	return Spend{Cost: float64(cost), Retry: true}, true, level
+}
+
 // OnSuccess refunds a successful retry's cost, or adds SuccessIncrement for a first attempt.
 func (q *TokenQuota) OnSuccess(_ time.Time, s Spend) {
 	add := q.cfg.SuccessIncrement

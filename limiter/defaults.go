@@ -112,14 +112,26 @@ func unknownAlternative(service, pattern string) (alt string, ok bool) {
 	if !listed {
 		return "", true
 	}
+	lower := knownOperationSet()[strings.ToLower(service)]
+	var buf [64]byte
 	for rest, more := pattern, true; more; {
 		alt, rest, more = strings.Cut(rest, "|")
 		base := baseOperation(alt)
 		found := false
-		for _, op := range ops {
-			if globMatch(base, op) {
-				found = true
-				break
+		if !strings.ContainsAny(base, "*?") && len(base) <= len(buf) {
+			// A glob without wildcards matches exactly the names equal to it, ignoring
+			// ASCII case: look it up.
+			b := buf[:len(base)]
+			for i := 0; i < len(base); i++ {
+				b[i] = lowerASCII(base[i])
+			}
+			_, found = lower[string(b)]
+		} else {
+			for _, op := range ops {
+				if globMatch(base, op) {
+					found = true
+					break
+				}
 			}
 		}
 		if !found {
@@ -128,3 +140,20 @@ func unknownAlternative(service, pattern string) (alt string, ok bool) {
 	}
 	return "", true
 }
+
+// knownOperationSet is knownOperations as sets of ASCII-lower-cased names.
+var knownOperationSet = sync.OnceValue(func() map[string]map[string]struct{} {
+	m := map[string]map[string]struct{}{}
+	for service, ops := range knownOperations() {
+		set := make(map[string]struct{}, len(ops))
+		for _, op := range ops {
+			b := []byte(op)
+			for i := range b {
+				b[i] = lowerASCII(b[i])
+			}
+			set[string(b)] = struct{}{}
+		}
+		m[service] = set
+	}
+	return m
+})

@@ -117,3 +117,17 @@ func TestMaxKeysOverflow(t *testing.T) {
 		t.Errorf("Keys() = %d exceeds MaxKeys", l.Keys())
 	}
 }
+
+// Sweep evicts every idle bucket in one call, however many removals shrink the tables while it
+// sweeps them, wherever the per-call sweeps left their cursors.
+func TestSweepEvictsEveryIdleBucket(t *testing.T) {
+	for _, n := range []int{1, 1000, 100_000} {
+		l := New(DefaultRules(), WithIdleTTL(time.Minute))
+		for i := range n {
+			l.Allow(t0, s3Key("b"+fmt.Sprint(i%7), fmt.Sprintf("p%d/", i)), 1)
+		}
+		if got := l.Sweep(at(2 * time.Minute)); got != n || l.Keys() != 0 {
+			t.Errorf("%d idle buckets: Sweep evicted %d, %d left", n, got, l.Keys())
+		}
+	}
+}

@@ -135,7 +135,8 @@ func (l *Limiter) acquire(now time.Time, sc *scope, key *Key, other *sync.Mutex)
 		p.used.Store(true)
 		return held{mu: &p.mu, b: &p.b, c: &p.c}
 	}
-	b := &pbucket{hash: h, sc: sc, key: joinCopy(resource, prefix), resLen: int32(len(resource))}
+	b := &pbucket{hash: h, sc: sc}
+	b.setKey(resource, prefix)
 	b.init(sc.rule.limit, sc.rule.Burst)
 	b.last = now
 	if ov := sc.rule.overflow; ov.used.Load() {
@@ -408,7 +409,7 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 	// Delays count from the caller's now; a bucket that has already seen a later time (another
 	// caller's clock) decides at that time, so the call is due no earlier than it.
 	dueC := tc.Add(dc)
-	delay, refusing := max(dueC.Sub(now), 0), sc.rule
+	delay, refusing := max(sub(dueC, now), 0), sc.rule
 	if hu.b != nil {
 		du, oku := hu.b.reserve(tu, nu)
 		if !oku {
@@ -418,7 +419,7 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 			return Reservation{}, l.refusal(rt, &key, rt.units.rule, 0, RefusedExceedsBurst)
 		}
 		dueU := tu.Add(du)
-		if d := dueU.Sub(now); d > delay {
+		if d := sub(dueU, now); d > delay {
 			delay, refusing = d, rt.units.rule
 		}
 		r.u = reserved{mu: hu.mu, b: hu.b, n: nu, at: dueU}
@@ -454,7 +455,7 @@ func sinceNow(now, t time.Time, d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return max(t.Add(d).Sub(now), 0)
+	return max(sub(t.Add(d), now), 0)
 }
 
 // waitLimit returns the longest wait Reserve may hand out at now, and the reason for refusing a
@@ -465,7 +466,7 @@ func (l *Limiter) waitLimit(now, deadline time.Time) (time.Duration, RefusalReas
 		limit, reason = l.cfg.maxWait, RefusedMaxWait
 	}
 	if !deadline.IsZero() {
-		if d := max(deadline.Sub(now), 0); limit < 0 || d < limit {
+		if d := max(sub(deadline, now), 0); limit < 0 || d < limit {
 			limit, reason = d, RefusedDeadline
 		}
 	}

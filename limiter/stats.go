@@ -163,9 +163,17 @@ func (l *Limiter) Sweep(now time.Time) int {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		// One pass over the table from the cursor; removals can shrink it, so bound by the
-		// size at the start plus what a shift can move back.
-		evicted += s.sweep(l, now, len(s.slots)+s.n)
+		// A pass over the table from the cursor, bounded by its size plus what a shift can
+		// move back. A removal can shrink the table, which starts the cursor afresh on a
+		// table the rest of the pass may not cover: pass again until a pass evicts nothing
+		// (then it covered the whole table).
+		for {
+			n := s.sweep(l, now, len(s.slots)+s.n)
+			evicted += n
+			if n == 0 || s.n == 0 {
+				break
+			}
+		}
 		s.mu.Unlock()
 	}
 	return evicted

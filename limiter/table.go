@@ -3,15 +3,34 @@ package limiter
 import (
 	"sync"
 	"time"
+	"unsafe"
 )
 
-// pbucket is a partitioned bucket: one per (scope, resource[, prefix]), kept in a shard.
+// pbucket is a partitioned bucket: one per (scope, resource[, prefix]), kept in a shard. It is
+// never copied: its key may point into its own inline array.
 type pbucket struct {
-	bucket
 	hash   uint64
 	sc     *scope
-	key    string // resource followed by prefix, copied from the caller's Key
+	key    string // resource followed by prefix, copied from the caller's Key (into inline)
 	resLen int32
+	// inline holds key when it fits: a lookup then compares bytes next to the bucket, not
+	// in memory of their own elsewhere.
+	inline [inlineKey]byte
+	bucket
+}
+
+const inlineKey = 32
+
+// setKey sets b's key to a copy of resource followed by prefix.
+func (b *pbucket) setKey(resource, prefix string) {
+	b.resLen = int32(len(resource))
+	n := len(resource) + len(prefix)
+	if n == 0 || n > len(b.inline) {
+		b.key = joinCopy(resource, prefix)
+		return
+	}
+	copy(b.inline[copy(b.inline[:], resource):], prefix)
+	b.key = unsafe.String(&b.inline[0], n)
 }
 
 func (b *pbucket) is(h uint64, sc *scope, resource, prefix string) bool {
@@ -33,11 +52,18 @@ const (
 // probing and backward-shift deletion, and a cursor that sweeps it a few slots per call.
 type shard struct {
 	mu     sync.Mutex
-	slots  []*pbucket
+	slots  []slot
 	n      int
 	cursor int
 	counts []counters // per rule index
 	_      [64]byte   // keep neighbouring shards' locks off this cache line
+}
+
+// slot is one place of a shard's table: a bucket and its hash, kept beside the pointer so that
+// probing compares hashes without loading the buckets it passes over.
+type slot struct {
+	hash uint64
+	b    *pbucket // nil: empty
 }
 
 func (s *shard) find(h uint64, sc *scope, resource, prefix string) *pbucket {
@@ -46,12 +72,12 @@ func (s *shard) find(h uint64, sc *scope, resource, prefix string) *pbucket {
 	}
 	mask := len(s.slots) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
-		b := s.slots[i]
-		if b == nil {
+		sl := &s.slots[i]
+		if sl.b == nil {
 			return nil
 		}
-		if b.is(h, sc, resource, prefix) {
-			return b
+		if sl.hash == h && sl.b.is(h, sc, resource, prefix) {
+			return sl.b
 		}
 	}
 }
@@ -67,18 +93,18 @@ func (s *shard) insert(b *pbucket) {
 func (s *shard) place(b *pbucket) {
 	mask := len(s.slots) - 1
 	i := int(b.hash) & mask
-	for s.slots[i] != nil {
+	for s.slots[i].b != nil {
 		i = (i + 1) & mask
 	}
-	s.slots[i] = b
+	s.slots[i] = slot{hash: b.hash, b: b}
 }
 
 func (s *shard) resize(size int) {
 	old := s.slots
-	s.slots = make([]*pbucket, size)
-	for _, b := range old {
-		if b != nil {
-			s.place(b)
+	s.slots = make([]slot, size)
+	for _, sl := range old {
+		if sl.b != nil {
+			s.place(sl.b)
 		}
 	}
 	s.cursor = 0
@@ -88,7 +114,7 @@ func (s *shard) resize(size int) {
 // lookups never need tombstones.
 func (s *shard) remove(i int) {
 	mask := len(s.slots) - 1
-	for j := (i + 1) & mask; s.slots[j] != nil; j = (j + 1) & mask {
+	for j := (i + 1) & mask; s.slots[j].b != nil; j = (j + 1) & mask {
 		home := int(s.slots[j].hash) & mask
 		// The entry at j may move to i unless its home lies cyclically in (i, j].
 		if (i < j && (home <= i || home > j)) || (i > j && home <= i && home > j) {
@@ -96,7 +122,7 @@ func (s *shard) remove(i int) {
 			i = j
 		}
 	}
-	s.slots[i] = nil
+	s.slots[i] = slot{}
 	s.n--
 	if len(s.slots) > minSlots && s.n*8 < len(s.slots) {
 		s.resize(max(minSlots, len(s.slots)/4))
@@ -110,7 +136,7 @@ func (s *shard) sweep(l *Limiter, now time.Time, budget int) int {
 	for ; budget > 0 && s.n > 0; budget-- {
 		mask := len(s.slots) - 1
 		i := s.cursor & mask
-		b := s.slots[i]
+		b := s.slots[i].b
 		if b == nil || !l.evictable(&b.bucket, b.sc.rule, now) {
 			s.cursor = i + 1
 			continue
@@ -129,7 +155,7 @@ func (s *shard) sweep(l *Limiter, now time.Time, budget int) int {
 // evictable reports whether dropping b at now is unobservable: it has been unused for the idle
 // TTL and is full again, so a new bucket created in its place would be identical.
 func (l *Limiter) evictable(b *bucket, r *crule, now time.Time) bool {
-	if now.Sub(b.last) < l.cfg.idleTTL {
+	if sub(now, b.last) < l.cfg.idleTTL {
 		return false
 	}
 	return b.lim.TokensAt(now) >= float64(r.Burst)

@@ -57,7 +57,7 @@ func (a *adaptiveClient) Abandon(_ time.Time, c *Call) {
 }
 
 func (a *adaptiveClient) Finish(now time.Time, c *Call, s backoff.Signal) Decision {
-	throttled := s != (backoff.Signal{}) && a.std.policy.Classify(s) == backoff.Throttle
+	throttled := s != (backoff.Signal{}) && a.std.classes.classify(a.std.policy, s) == backoff.Throttle
 	a.rate.Update(now, throttled)
 	return a.std.Finish(now, c, s)
 }

@@ -151,6 +151,5 @@ func brookerRun(cfg *BrookerConfig, n int, j backoff.Jitter, rng *rand.Rand) (ui
 			h.push(now+delay()+int64(d.Delay), occReadAtServer, c)
 		}
 	}
-	h.release()
 	return row.Writes(), lastEnd
 }

@@ -3,6 +3,7 @@ package simulate
 import (
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate/server"
@@ -128,17 +129,37 @@ type capacityTracker struct {
 	cache map[limiter.Key]struct{}
 	rate  float64
 	burst float64
+	// recent remembers requests already added, in slots chosen by their strings' addresses:
+	// a trace reader shares the strings of recurring values, so a recurring request is found
+	// here without hashing its strings.
+	recent *[256]recentRequest
+}
+
+// recentRequest is what of a request decides its server bucket (serverBucket): not its prefix.
+type recentRequest struct {
+	region, service, operation, resource string
+	unfiltered                           bool
 }
 
 func newCapacityTracker(rules limiter.Rules) *capacityTracker {
 	return &capacityTracker{rules: rules, seen: map[string]struct{}{}, cache: map[limiter.Key]struct{}{}}
 }
 
-// add records that the workload sends r.
+// add records that the workload sends r. Adding a request again, or one that differs only by
+// its prefix, changes nothing.
 func (t *capacityTracker) add(r *server.Request) {
-	k := limiter.Key{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource, Prefix: r.Prefix}
+	if t.recent == nil {
+		t.recent = new([256]recentRequest)
+	}
+	rr := recentRequest{r.Region, r.Service, r.Operation, r.Resource, r.Unfiltered}
+	slot := &t.recent[addrHash(r.Region, r.Service, r.Operation, r.Resource)&255]
+	if slot.same(&rr) {
+		return
+	}
+	*slot = rr
+	k := limiter.Key{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource}
 	if r.Unfiltered {
-		k.Prefix += "\x00u"
+		k.Prefix = "\x00u"
 	}
 	if _, ok := t.cache[k]; ok {
 		return
@@ -180,4 +201,26 @@ func serverBucket(rules limiter.Rules, r *server.Request) (id string, rate float
 		id += "|" + r.Resource
 	}
 	return id, rule.Rate, rule.Burst, true
+}
+
+// same reports whether r and o are the same request, by the addresses of their strings: equal
+// strings at different addresses make it report false, which only costs a cache a miss.
+func (r *recentRequest) same(o *recentRequest) bool {
+	return r.service != "" && r.unfiltered == o.unfiltered && sameAddr(r.region, o.region) && sameAddr(r.service, o.service) &&
+		sameAddr(r.operation, o.operation) && sameAddr(r.resource, o.resource)
+}
+
+// sameAddr reports whether a and b are the same bytes in memory (hence equal).
+func sameAddr(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// addrHash hashes the addresses and lengths of strings, not their contents: equal strings at
+// different addresses hash differently, which only costs a cache a miss.
+func addrHash(ss ...string) uint64 {
+	var h uint64
+	for _, s := range ss {
+		h = (h ^ uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))) * 0x9e3779b97f4a7c15
+	}
+	return h ^ h>>29
 }

@@ -5,8 +5,10 @@
 // # Engine
 //
 // One run is single-threaded and deterministic: a virtual clock, an event queue of value-typed
-// events (FIFO lanes for constant network delays, a timing wheel for near-future retries, a heap
-// for the rest; no allocation per event), and per-call state reused through a free list. Every
+// events (FIFO lanes for events a constant delay ahead — network hops without jitter, closed-loop
+// think times — and for each open-loop group's arrivals; a 4-ary heap for the rest: retries,
+// limiter waits, jittered hops; no allocation per event), and per-call state reused through a
+// free list, its memory pooled across runs. Every
 // random draw comes from math/rand/v2 sources derived from the scenario's seed: one per client
 // group (arrivals, operation mix), one per client process (the strategy's jitter), one per run
 // (network delays). Runs — strategies, seeds, sweeps — execute in parallel on
@@ -98,7 +100,9 @@
 //
 // # Traces, fitting, replay
 //
-// Traces (package simulate/trace) are streamed. Fit estimates each API's server bucket from a
+// Traces (package simulate/trace) are streamed: a replay decodes the trace on a second
+// goroutine, a few batches ahead of the engine, and prepares each record's call there, so that
+// memory does not grow with the trace and decoding and simulating share two cores. Fit estimates each API's server bucket from a
 // trace's accepted and throttled pattern (refill rate: accepted per second while throttled;
 // burst: most accepted from an idle start until the first throttle, less the refill) and
 // FitRules turns the estimates into limiter rules. Replay sends every record of a trace,

@@ -2,17 +2,16 @@ package simulate
 
 import (
 	"context"
-	"errors"
 	"io"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate/server"
-	"github.com/tollgate/tollgate/simulate/trace"
 )
 
 // Epoch is the instant virtual time starts at in scenario runs (trace replays start at the
@@ -22,8 +21,7 @@ var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // callState is the engine's state for one call. Values are reused through a free list.
 type callState struct {
 	Call
-	req       server.Request
-	thr, fail backoff.Signal
+	v         *variant // what the call sends: its server request and the server's error answers
 	startNS   int64
 	deadline  int64 // 0: none
 	waitStart int64 // when the pending attempt began waiting for admission; -1: not waiting
@@ -40,6 +38,10 @@ type process struct {
 	name   string
 	group  int
 	client Client
+	// policy is client when it is a *policyClient (sdk-standard, no-jitter, no-retry): the
+	// engine calls it directly rather than through the interface, and skips its Admit, which
+	// always admits.
+	policy *policyClient
 	rng    *rand.Rand
 }
 
@@ -51,40 +53,89 @@ type groupRun struct {
 	c       Counters
 	latency Histogram
 	think   int64
+	// One network hop: hopNS when hopSD is 0, else |N(hopMean, hopSD)|.
+	hopNS          int64
+	hopMean, hopSD float64
+	// The event queue's lanes for this group's hops, worker starts and open-loop arrivals
+	// (-1: the heap).
+	hopLane, thinkLane, arrivalLane int
 }
 
 // engine runs one scenario (or one trace replay) under one strategy with one seed. It is
 // single-threaded and deterministic.
 type engine struct {
-	epoch    time.Time
-	now      int64
-	heap     eventHeap
-	calls    []callState
-	free     int32
-	strategy Strategy
-	rules    limiter.Rules
-	model    server.Decider
-	procs    []process
-	groups   []groupRun
-	workers  []int32 // closed-loop worker → process
-	series   Series
-	netRng   *rand.Rand
-	obs      event.Observer
-	lastDone int64
-	window   int64 // successes before this time count towards goodput
-	seed     uint64
-	ctx      context.Context
+	epoch time.Time
+	now   int64
+	// t's fast path (fastTime: epoch is a whole second in UTC): the second of virtual time
+	// last converted, as Unix seconds and as nanoseconds since epoch
+	fastTime     bool
+	tSec, tSecNS int64
+	laneDelays   []int64 // the constant delay each of the queue's lanes is for (-1: none)
+	heap         eventHeap
+	calls        []callState
+	free         int32
+	strategy     Strategy
+	rules        limiter.Rules
+	model        server.Decider
+	srv          *server.Model // model, when it is a *server.Model: called directly
+	procs        []process
+	groups       []groupRun
+	workers      []int32 // closed-loop worker → process
+	series       Series
+	// the series bin of times in [binLo, binHi), the last one looked up (binHi 0: none)
+	binLo, binHi int64
+	binIdx       int
+	netRng       *rand.Rand
+	obs          event.Observer
+	lastDone     int64
+	window       int64 // successes before this time count towards goodput
+	seed         uint64
+	ctx          context.Context
 
 	// trace replay
-	src         trace.Source
-	rec         trace.Record
-	recPending  bool
-	traceRTT    int64
-	traceTO     int64
-	traceProcs  map[string]int32
-	traceGroups map[string]int32
-	skipped     uint64
-	readErr     error
+	src              *prefetcher
+	item             *traceItem // the pending record, valid until the next src.next
+	traceRTT         int64
+	traceTO          int64
+	traceLane        int         // the lane of trace calls' hops
+	traceArrivalLane int         // the lane of trace records' arrivals
+	traceVars        [][]variant // per call id, in chunks that never move: trace calls' variants
+	skipped          uint64
+	readErr          error
+}
+
+// buffers are an engine's reusable memory: its call states and its event queue's storage.
+// Runs take them from bufferPool and give them back cleared, so that runs after the first
+// (Simulate runs strategies × seeds) do not allocate and copy them again as they grow.
+type buffers struct {
+	calls     []callState
+	heap      []simEvent
+	lanes     [][]simEvent
+	traceVars [][]variant
+}
+
+var bufferPool = sync.Pool{New: func() any { return new(buffers) }}
+
+// takeBuffers gives e pooled buffers; e must be new.
+func (e *engine) takeBuffers() {
+	b := bufferPool.Get().(*buffers)
+	e.calls, e.heap.ev, e.heap.spare, e.traceVars = b.calls[:0], b.heap[:0], b.lanes, b.traceVars
+}
+
+// releaseBuffers clears e's buffers (so they keep nothing alive) and returns them to the pool.
+// e must not run again.
+func (e *engine) releaseBuffers() {
+	calls := e.calls[:cap(e.calls)]
+	clear(calls)
+	for _, tv := range e.traceVars {
+		clear(tv)
+	}
+	lanes := e.heap.spare
+	for i := 0; i < e.heap.nlanes; i++ {
+		lanes = append(lanes, e.heap.lanes[i].ev)
+	}
+	bufferPool.Put(&buffers{calls: calls[:0], heap: e.heap.ev[:0], lanes: lanes, traceVars: e.traceVars})
+	e.calls, e.heap, e.traceVars = nil, eventHeap{}, nil
 }
 
 // derive returns a seed for a sub-stream, mixing seed with two indices (splitmix64 steps).
@@ -107,7 +158,112 @@ const (
 	streamWorker
 )
 
-func (e *engine) t(ns int64) time.Time { return e.epoch.Add(time.Duration(ns)) }
+// bin returns e.series.bin(ns), remembering the last bin's span: times come in order, so most
+// fall in it, without a division.
+func (e *engine) bin(ns int64) int {
+	if ns >= e.binLo && ns < e.binHi {
+		return e.binIdx
+	}
+	i := e.series.bin(ns) // may coarsen the series: the span is taken after
+	w := int64(e.series.Width)
+	e.binIdx, e.binLo, e.binHi = i, int64(i)*w, int64(i+1)*w
+	return i
+}
+
+// setModel sets the server side.
+func (e *engine) setModel(m server.Decider) {
+	e.model = m
+	e.srv, _ = m.(*server.Model)
+}
+
+// setEpoch sets the instant virtual time 0 stands for.
+func (e *engine) setEpoch(t time.Time) {
+	e.epoch = t
+	// For an epoch that is a whole second in UTC without a monotonic reading (Epoch, and a
+	// trace's first second), epoch.Add(d) is time.Unix(epoch's second + whole seconds of d,
+	// the rest).UTC(): the same value (the same wall and ext words, nil location), which t
+	// builds without a division while virtual time stays within one second.
+	e.fastTime = t.Location() == time.UTC && t == t.Round(0) && t.Nanosecond() == 0
+	e.tSec, e.tSecNS = t.Unix(), 0
+}
+
+// t returns virtual time ns, normally the current time, as a time.Time: epoch.Add(ns).
+func (e *engine) t(ns int64) time.Time {
+	if d := uint64(ns - e.tSecNS); e.fastTime && d < 1e9 {
+		return time.Unix(e.tSec, int64(d)).UTC()
+	}
+	return e.tSlow(ns)
+}
+
+// tSlow is t for another second than the last one (or an epoch without a fast path).
+func (e *engine) tSlow(ns int64) time.Time {
+	if !e.fastTime {
+		return e.epoch.Add(time.Duration(ns))
+	}
+	sec := floorSec(ns)
+	e.tSec += sec - e.tSecNS/1e9
+	e.tSecNS = sec * 1e9
+	return time.Unix(e.tSec, ns-e.tSecNS).UTC()
+}
+
+// tOther is t for a time other than the current one (a deadline): it leaves t's cached second
+// alone.
+func (e *engine) tOther(ns int64) time.Time {
+	if !e.fastTime {
+		return e.epoch.Add(time.Duration(ns))
+	}
+	sec := floorSec(ns)
+	return time.Unix(e.tSec+sec-e.tSecNS/1e9, ns-sec*1e9).UTC()
+}
+
+// floorSec returns ⌊ns / 1e9⌋.
+func floorSec(ns int64) int64 {
+	sec := ns / 1e9
+	if ns%1e9 < 0 {
+		sec--
+	}
+	return sec
+}
+
+// laneFor returns the event queue's lane for events scheduled a constant delay d after the
+// current time (d < 0: for one sequence of events in time order), adding one if there is room;
+// -1 means the heap.
+func (e *engine) laneFor(d int64) int {
+	for i, x := range e.laneDelays {
+		if x == d && d >= 0 {
+			return i
+		}
+	}
+	li := e.heap.addLane()
+	if li >= 0 {
+		e.laneDelays = append(e.laneDelays, d)
+	}
+	return li
+}
+
+// setHop sets group g's network hop and the lanes of its events.
+func (e *engine) setHop(g *groupRun, hopNS int64, mean, sd float64) {
+	g.hopNS, g.hopMean, g.hopSD = hopNS, mean, sd
+	g.hopLane, g.thinkLane, g.arrivalLane = -1, -1, -1
+	if sd == 0 {
+		g.hopLane = e.laneFor(hopNS)
+	}
+	if g.cg != nil && g.cg.Loop == ClosedLoop {
+		g.thinkLane = e.laneFor(g.think)
+	}
+	if g.cg != nil && g.cg.Loop == OpenLoop {
+		g.arrivalLane = e.laneFor(-1) // a group's arrivals come in time order
+	}
+}
+
+// traceVariant returns call id's own variant, for a trace call.
+func (e *engine) traceVariant(id int32) *variant {
+	const chunk = 1024
+	for int(id)/chunk >= len(e.traceVars) {
+		e.traceVars = append(e.traceVars, make([]variant, chunk))
+	}
+	return &e.traceVars[id/chunk][id%chunk]
+}
 
 func (e *engine) alloc() int32 {
 	if e.free >= 0 {
@@ -126,20 +282,23 @@ func (e *engine) release(id int32) {
 
 // hop draws one network hop for group g.
 func (e *engine) hop(g *groupRun) int64 {
-	if g.cg == nil {
-		return e.traceRTT / 2
+	if g.hopSD == 0 {
+		return g.hopNS
 	}
-	if g.cg.hopSDNS == 0 {
-		return int64(g.cg.hopNS)
-	}
-	return int64(math.Abs(e.netRng.NormFloat64()*g.cg.hopSDNS + g.cg.hopNS))
+	return e.jitteredHop(g)
+}
+
+// jitteredHop draws a hop of |N(mean, sd)| (hop stays small enough to inline).
+func (e *engine) jitteredHop(g *groupRun) int64 {
+	return int64(math.Abs(e.netRng.NormFloat64()*g.hopSD + g.hopMean))
 }
 
 func (e *engine) newProcess(name string, group int) int32 {
 	idx := len(e.procs)
 	rng := newRand(e.seed, streamProc, uint64(idx))
-	e.procs = append(e.procs, process{name: name, group: group, rng: rng,
-		client: e.strategy.NewClient(ClientEnv{Name: name, Rules: e.rules, Rand: rng})})
+	client := e.strategy.NewClient(ClientEnv{Name: name, Rules: e.rules, Rand: rng})
+	pc, _ := client.(*policyClient)
+	e.procs = append(e.procs, process{name: name, group: group, rng: rng, client: client, policy: pc})
 	return int32(idx)
 }
 
@@ -178,7 +337,7 @@ func (e *engine) arrival(gi int) {
 	}
 	e.startVariant(gi, proc, -1)
 	if next := cg.nextArrival(e.now, g.rng.ExpFloat64); next >= 0 {
-		e.heap.push(next, evArrival, int32(gi))
+		e.heap.pushLane(g.arrivalLane, next, evArrival, int32(gi))
 	}
 }
 
@@ -203,8 +362,7 @@ func (e *engine) startVariant(gi int, proc, worker int32) {
 	}
 	id := e.alloc()
 	c := &e.calls[id]
-	c.Key, c.Units = v.key, v.req.Units
-	c.req, c.thr, c.fail = v.req, v.thr, v.fail
+	c.Key, c.Units, c.v = v.key, v.req.Units, v
 	e.start(id, gi, proc, worker, g.cg.timeoutNS)
 }
 
@@ -219,13 +377,16 @@ func (e *engine) start(id int32, gi int, proc, worker int32, timeout int64) {
 	c.Deadline = time.Time{}
 	if timeout > 0 {
 		c.deadline = e.now + timeout
-		c.Deadline = e.t(c.deadline)
+		c.Deadline = e.tOther(c.deadline)
 	}
 	c.waitStart = -1
 	c.group, c.proc, c.worker = int32(gi), proc, worker
 	e.groups[gi].c.Requests++
-	p := &e.procs[proc]
-	p.client.Start(now, &c.Call)
+	if p := &e.procs[proc]; p.policy != nil {
+		p.policy.Start(now, &c.Call)
+	} else {
+		p.client.Start(now, &c.Call)
+	}
 	if e.obs != nil {
 		e.emit(c, event.Event{Kind: event.CallStarted, Time: now})
 	}
@@ -233,7 +394,7 @@ func (e *engine) start(id int32, gi int, proc, worker int32, timeout int64) {
 }
 
 func (e *engine) emit(c *callState, ev event.Event) {
-	ev.Service, ev.Operation, ev.Region = c.req.Service, c.req.Operation, c.req.Region
+	ev.Service, ev.Operation, ev.Region = c.v.req.Service, c.v.req.Operation, c.v.req.Region
 	ev.Client = e.procs[c.proc].name
 	e.obs.Observe(ev)
 }
@@ -241,7 +402,20 @@ func (e *engine) emit(c *callState, ev event.Event) {
 // send asks the client to admit the call's next attempt and sends it.
 func (e *engine) send(id int32) {
 	c := &e.calls[id]
-	p := &e.procs[c.proc]
+	if p := &e.procs[c.proc]; p.policy == nil && e.admit(id, p) {
+		return
+	}
+	c.Attempt++
+	c.sentNS = e.now
+	g := &e.groups[c.group]
+	g.c.Attempts++
+	e.heap.pushLane(g.hopLane, e.now+e.hop(g), evArrive, id)
+}
+
+// admit asks p's client to admit call id's next attempt. It reports whether the attempt is not
+// to be sent now: the call ended, or waits to be admitted.
+func (e *engine) admit(id int32, p *process) bool {
+	c := &e.calls[id]
 	now := e.t(e.now)
 	a := p.client.Admit(now, &c.Call)
 	switch {
@@ -252,7 +426,7 @@ func (e *engine) send(id int32) {
 			e.emit(c, event.Event{Kind: event.LimiterRefused, Time: now, Attempt: c.Attempt + 1, Reason: a.Reason, Rule: a.Rule})
 		}
 		e.finish(id, e.now, false, a.Reason)
-		return
+		return true
 	case a.Wait > 0:
 		if c.waitStart < 0 {
 			c.waitStart = e.now
@@ -260,12 +434,12 @@ func (e *engine) send(id int32) {
 		at := e.now + int64(a.Wait)
 		if c.deadline > 0 && at >= c.deadline {
 			// The client would sleep past the call's deadline: the call is cancelled then.
-			p.client.Abandon(e.t(c.deadline), &c.Call)
+			p.client.Abandon(e.tOther(c.deadline), &c.Call)
 			e.timeout(id)
-			return
+			return true
 		}
 		e.heap.push(at, evSend, id)
-		return
+		return true
 	}
 	if c.waitStart >= 0 {
 		g := &e.groups[c.group]
@@ -277,40 +451,46 @@ func (e *engine) send(id int32) {
 		}
 		c.waitStart = -1
 	}
-	c.Attempt++
-	c.sentNS = e.now
-	e.groups[c.group].c.Attempts++
-	e.heap.push(e.now+e.hop(&e.groups[c.group]), evArrive, id)
+	return false
 }
 
 // arrive lets the server decide the attempt.
 func (e *engine) arrive(id int32) {
 	c := &e.calls[id]
-	c.outcome = e.model.Decide(e.t(e.now), c.req).Outcome
-	e.heap.push(e.now+e.hop(&e.groups[c.group]), evResponse, id)
+	if m := e.srv; m != nil {
+		c.outcome = m.Decide(e.t(e.now), c.v.req).Outcome
+	} else {
+		c.outcome = e.model.Decide(e.t(e.now), c.v.req).Outcome
+	}
+	g := &e.groups[c.group]
+	e.heap.pushLane(g.hopLane, e.now+e.hop(g), evResponse, id)
 }
 
 // response hands the attempt's answer to the client and acts on its decision.
 func (e *engine) response(id int32) {
 	c := &e.calls[id]
 	g := &e.groups[c.group]
-	b := e.series.bin(e.now)
+	b := e.bin(e.now)
 	e.series.Attempts[b]++
 	var sig backoff.Signal
 	switch c.outcome {
 	case server.Throttled:
-		sig = c.thr
+		sig = c.v.thr
 		g.c.Throttled++
 		e.series.Throttled[b]++
 	case server.Failed:
-		sig = c.fail
+		sig = c.v.fail
 		g.c.ServerErrors++
 	default:
 		e.series.Successes[b]++
 	}
 	now := e.t(e.now)
-	p := &e.procs[c.proc]
-	d := p.client.Finish(now, &c.Call, sig)
+	var d Decision
+	if p := &e.procs[c.proc]; p.policy != nil {
+		d = p.policy.Finish(now, &c.Call, sig)
+	} else {
+		d = p.client.Finish(now, &c.Call, sig)
+	}
 	if e.obs != nil {
 		e.emit(c, event.Event{Kind: event.AttemptFinished, Time: now, Attempt: c.Attempt, Outcome: d.Class,
 			ErrorCode: sig.Code, Status: sig.Status, Duration: time.Duration(e.now - c.sentNS)})
@@ -385,13 +565,13 @@ func (e *engine) finish(id int32, at int64, ok bool, reason string) {
 				}
 			}
 		}
-		e.emit(c, event.Event{Kind: event.CallFinished, Time: e.t(at), Attempts: c.Attempt, Outcome: outcome,
+		e.emit(c, event.Event{Kind: event.CallFinished, Time: e.tOther(at), Attempts: c.Attempt, Outcome: outcome,
 			Duration: time.Duration(at - c.startNS), Reason: reason})
 	}
 	if w := c.worker; w >= 0 {
 		next := at + g.think
 		if g.cg != nil && next < g.cg.stopNS {
-			e.heap.push(next, evWorkerStart, w)
+			e.heap.pushLane(g.thinkLane, next, evWorkerStart, w)
 		}
 	}
 	e.release(id)
@@ -399,54 +579,61 @@ func (e *engine) finish(id int32, at int64, ok bool, reason string) {
 
 // traceArrival starts the pending trace record's call and schedules the next record.
 func (e *engine) traceArrival() {
-	r := &e.rec
-	gi, ok := e.traceGroups[r.Service]
-	if !ok {
-		gi = int32(len(e.groups))
-		e.groups = append(e.groups, groupRun{name: r.Service})
-		e.traceGroups[r.Service] = gi
+	it := e.item
+	r := &it.rec
+	// The prefetcher numbers groups and processes in the order the engine meets them.
+	gi := it.svc.group
+	if int(gi) == len(e.groups) {
+		e.groups = append(e.groups, groupRun{name: r.Service, hopNS: e.traceRTT / 2, hopLane: e.traceLane, thinkLane: -1, arrivalLane: -1})
 	}
-	pi, ok := e.traceProcs[r.Client]
-	if !ok {
+	pi := it.proc
+	if int(pi) == len(e.procs) {
 		name := r.Client
 		if name == "" {
 			name = "trace"
 		}
-		pi = e.newProcess(name, int(gi))
-		e.traceProcs[r.Client] = pi
+		e.newProcess(name, int(gi))
 	}
 	id := e.alloc()
 	c := &e.calls[id]
-	prefix := server.PrefixOf(r.Key)
-	c.req = server.Request{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource,
-		Prefix: prefix, Units: r.Units}
-	c.Key = limiter.Key{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource, Prefix: prefix}
-	c.Units = r.Units
-	c.thr, c.fail = serviceErrors(r.Service)
+	v := e.traceVariant(id)
+	v.req = it.req
+	v.thr, v.fail = it.svc.thr, it.svc.fail
+	q := &v.req
+	c.Key = limiter.Key{Region: q.Region, Service: q.Service, Operation: q.Operation, Resource: q.Resource, Prefix: q.Prefix}
+	c.Units, c.v = q.Units, v
 	e.start(id, int(gi), pi, -1, e.traceTO)
 	e.nextRecord()
 }
 
+// readRecord sets e.item to the next record of the trace, counting the records skipped. It
+// reports false at the end of the trace or after a read error (in e.readErr).
+func (e *engine) readRecord() bool {
+	for {
+		it, err := e.src.next()
+		if err != nil {
+			if err != io.EOF {
+				e.readErr = err
+			}
+			e.item = nil
+			return false
+		}
+		if it.err == nil {
+			e.item = it
+			return true
+		}
+		e.skipped++
+	}
+}
+
 // nextRecord reads the next trace record and schedules its arrival.
 func (e *engine) nextRecord() {
-	for {
-		err := e.src.Read(&e.rec)
-		if err == nil {
-			break
-		}
-		var ie *trace.InputError
-		if errors.As(err, &ie) {
-			e.skipped++
-			continue
-		}
-		if err != io.EOF {
-			e.readErr = err
-		}
+	if !e.readRecord() {
 		return
 	}
-	at := int64(e.rec.Time.Sub(e.epoch))
+	at := e.item.at
 	if at < e.now {
 		at = e.now // out of order: replay it now
 	}
-	e.heap.push(at, evTraceArrival, 0)
+	e.heap.pushLane(e.traceArrivalLane, at, evTraceArrival, 0)
 }

@@ -4,14 +4,19 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
+	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/simulate/server"
 	"github.com/tollgate/tollgate/simulate/trace"
 )
 
-// prefetcher reads a trace on its own goroutine, a batch of records ahead of the engine, so
-// decoding and simulating use two cores. Memory is bounded by prefetchBatches batches. It also
-// tallies the capacity of the server buckets the records touch (off the engine's goroutine).
+// prefetcher reads a trace on its own goroutine, batches of records ahead of the engine, so
+// decoding and simulating use two cores. Memory is bounded by prefetchBatches batches. Besides
+// decoding, it does the per-record work that does not depend on the simulation, off the
+// engine's goroutine: it tallies the capacity of the server buckets the records touch, and
+// prepares each record's call (its time since the epoch, its S3 prefix, its service's error
+// answers, the indices of its group and client process).
 type prefetcher struct {
 	batches chan *batch
 	free    chan *batch
@@ -20,27 +25,65 @@ type prefetcher struct {
 	cur     *batch
 	pos     int
 
+	// Read-side state, owned by the reading goroutine. Groups (one per service) and client
+	// processes are numbered in order of first appearance, as the engine creates them: it
+	// handles records in the same order.
+	epoch     time.Time
+	haveEpoch bool
+	services  map[string]*traceService
+	clients   map[string]int32
+	lastSvc   *traceService
+	// requests recently tallied
+	recentReq [256]recentRequest
+	// recent clients, in slots chosen by the address of their name (readers share the
+	// strings of recurring values)
+	recentCli [64]struct {
+		name string
+		ix   int32
+		ok   bool
+	}
+
 	// capacity, per service and in total; read only after the stream ends
 	caps  map[string]*capacityTracker
 	total *capacityTracker
 }
 
+// traceService is what a replay needs to know about one service of a trace.
+type traceService struct {
+	name      string
+	group     int32          // index of the service's group
+	thr, fail backoff.Signal // its throttling and internal-error answers
+	caps      *capacityTracker
+}
+
+// traceItem is one record of a trace, prepared for the engine. What the engine reads comes
+// first, in as few cache lines as possible: the prefetcher wrote them on another core.
+type traceItem struct {
+	err error // nil, or the *trace.InputError in the record's place
+	// for a record without error:
+	at   int64 // rec.Time - the epoch, in nanoseconds
+	svc  *traceService
+	proc int32          // index of rec.Client's process
+	req  server.Request // the record's request (its S3 prefix is server.PrefixOf(rec.Key))
+	rec  trace.Record
+}
+
 type batch struct {
-	recs []trace.Record
-	errs []error // per record: nil, or the *trace.InputError in its place
-	err  error   // io.EOF or a fatal error after the records
+	items []traceItem
+	err   error // io.EOF or a fatal error after the records
 }
 
 const (
-	prefetchBatch   = 1024
-	prefetchBatches = 4
+	prefetchBatch   = 128
+	prefetchBatches = 16
 )
 
 func newPrefetcher(src trace.Source, caps map[string]*capacityTracker, total *capacityTracker) *prefetcher {
 	p := &prefetcher{batches: make(chan *batch, prefetchBatches), free: make(chan *batch, prefetchBatches+1),
-		done: make(chan struct{}), caps: caps, total: total}
+		done: make(chan struct{}), caps: caps, total: total,
+		services: map[string]*traceService{}, clients: map[string]int32{}}
 	for i := 0; i < prefetchBatches+1; i++ {
-		p.free <- &batch{recs: make([]trace.Record, prefetchBatch), errs: make([]error, prefetchBatch)}
+		p.free <- &batch{items: make([]traceItem, prefetchBatch)}
 	}
 	go p.run(src)
 	return p
@@ -55,21 +98,25 @@ func (p *prefetcher) run(src trace.Source) {
 		case <-p.done:
 			return
 		}
-		b.recs, b.errs, b.err = b.recs[:0], b.errs[:0], nil
-		for len(b.recs) < prefetchBatch {
-			var rec trace.Record
-			err := src.Read(&rec)
-			var ie *trace.InputError
-			if err != nil && !errors.As(err, &ie) {
+		b.items, b.err = b.items[:cap(b.items)], nil
+		n := 0
+		for n < len(b.items) {
+			// Read into the batch's own slot: a record read through the interface into a
+			// local variable would be allocated on the heap, one per record.
+			it := &b.items[n]
+			it.rec = trace.Record{}
+			err := src.Read(&it.rec)
+			if err != nil && !isInputError(err) {
 				b.err = err
 				break
 			}
+			it.err = err
 			if err == nil {
-				p.tally(&rec)
+				p.prepare(it)
 			}
-			b.recs = append(b.recs, rec)
-			b.errs = append(b.errs, err)
+			n++
 		}
+		b.items = b.items[:n]
 		select {
 		case p.batches <- b:
 		case <-p.done:
@@ -81,39 +128,75 @@ func (p *prefetcher) run(src trace.Source) {
 	}
 }
 
-// tally adds the record's server bucket to the capacity trackers.
-func (p *prefetcher) tally(r *trace.Record) {
-	req := server.Request{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource,
-		Prefix: server.PrefixOf(r.Key)}
-	t := p.caps[r.Service]
-	if t == nil {
-		t = newCapacityTracker(p.total.rules)
-		p.caps[r.Service] = t
+// prepare fills in the item's call and tallies its server bucket.
+func (p *prefetcher) prepare(it *traceItem) {
+	r := &it.rec
+	if !p.haveEpoch {
+		// The first record fixes the epoch: its second.
+		p.epoch, p.haveEpoch = r.Time.Truncate(time.Second), true
 	}
-	t.add(&req)
-	p.total.add(&req)
+	it.at = int64(sub(r.Time, p.epoch))
+	it.req = server.Request{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource,
+		Prefix: server.PrefixOf(r.Key), Units: r.Units}
+	svc := p.lastSvc
+	if svc == nil || svc.name != r.Service {
+		svc = p.services[r.Service]
+		if svc == nil {
+			svc = &traceService{name: r.Service, group: int32(len(p.services))}
+			svc.thr, svc.fail = serviceErrors(r.Service)
+			svc.caps = p.caps[r.Service]
+			if svc.caps == nil {
+				svc.caps = newCapacityTracker(p.total.rules)
+				p.caps[r.Service] = svc.caps
+			}
+			p.services[r.Service] = svc
+		}
+		p.lastSvc = svc
+	}
+	it.svc = svc
+	rc := &p.recentCli[addrHash(r.Client)&63]
+	if !rc.ok || !sameAddr(rc.name, r.Client) {
+		ix, ok := p.clients[r.Client]
+		if !ok {
+			ix = int32(len(p.clients))
+			p.clients[r.Client] = ix
+		}
+		rc.name, rc.ix, rc.ok = r.Client, ix, true
+	}
+	it.proc = rc.ix
+	// Tally the request's server bucket, unless it was just tallied (both trackers: a
+	// request's service tracker follows from it). Adding a request again changes nothing.
+	rr := recentRequest{r.Region, r.Service, r.Operation, r.Resource, false}
+	slot := &p.recentReq[addrHash(r.Region, r.Service, r.Operation, r.Resource)&255]
+	if !slot.same(&rr) {
+		*slot = rr
+		req := server.Request{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource, Prefix: it.req.Prefix}
+		svc.caps.add(&req)
+		p.total.add(&req)
+	}
 }
 
-// Read implements trace.Source.
-func (p *prefetcher) Read(rec *trace.Record) error {
-	for p.cur == nil || p.pos == len(p.cur.recs) {
+// next returns the next item, valid until the following call: nil and io.EOF after the last
+// one, nil and a fatal error if reading failed. An item's err reports a record that was
+// skipped.
+func (p *prefetcher) next() (*traceItem, error) {
+	for p.cur == nil || p.pos == len(p.cur.items) {
 		if p.cur != nil {
 			if p.cur.err != nil {
-				return p.cur.err
+				return nil, p.cur.err
 			}
 			p.free <- p.cur
 			p.cur = nil
 		}
 		b, ok := <-p.batches
 		if !ok {
-			return io.EOF
+			return nil, io.EOF
 		}
 		p.cur, p.pos = b, 0
 	}
-	i := p.pos
+	it := &p.cur.items[p.pos]
 	p.pos++
-	*rec = p.cur.recs[i]
-	return p.cur.errs[i]
+	return it, nil
 }
 
 // Close stops the reading goroutine and waits for it. It may be called more than once.
@@ -123,4 +206,10 @@ func (p *prefetcher) Close() {
 		for range p.batches {
 		}
 	})
+}
+
+// isInputError reports whether err is (or wraps) a *trace.InputError: a record skipped.
+func isInputError(err error) bool {
+	var ie *trace.InputError
+	return errors.As(err, &ie)
 }

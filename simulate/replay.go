@@ -109,7 +109,9 @@ func runReplay(ctx context.Context, src trace.Source, strat Strategy, rules limi
 	defer pf.Close()
 	e := &engine{free: -1, strategy: strat, rules: rules, obs: opts.Observer, seed: opts.Seed, ctx: ctx,
 		netRng: newRand(opts.Seed, streamNet, 0), src: pf, traceRTT: int64(opts.RTT), traceTO: int64(opts.Timeout),
-		traceProcs: map[string]int32{}, traceGroups: map[string]int32{}, window: math.MaxInt64}
+		window: math.MaxInt64}
+	e.takeBuffers()
+	defer e.releaseBuffers()
 	if opts.TollgateRules != nil {
 		if t, ok := strat.(*Tollgate); ok && t.Rules == nil {
 			strat = &Tollgate{Rules: opts.TollgateRules, MaxAttempts: t.MaxAttempts}
@@ -117,31 +119,23 @@ func runReplay(ctx context.Context, src trace.Source, strat Strategy, rules limi
 		}
 	}
 	e.series.Width = time.Second
-	// The first record fixes the epoch.
-	for {
-		err := e.src.Read(&e.rec)
-		if err == nil {
-			break
+	// The first record fixes the epoch (the prefetcher's too).
+	if !e.readRecord() {
+		if e.readErr != nil {
+			return &runResult{err: e.readErr}, 0
 		}
-		var ie *trace.InputError
-		if errors.As(err, &ie) {
-			e.skipped++
-			continue
-		}
-		if err == io.EOF {
-			return &runResult{skipped: e.skipped}, 0
-		}
-		return &runResult{err: err}, 0
+		return &runResult{skipped: e.skipped}, 0
 	}
-	e.epoch = e.rec.Time.Truncate(time.Second)
+	e.setEpoch(e.item.rec.Time.Truncate(time.Second))
+	e.traceLane = e.laneFor(e.traceRTT / 2)
+	e.traceArrivalLane = e.laneFor(-1)
 	model, err := buildModel(&ServerSpec{Rules: rules}, rules, e.epoch)
 	if err != nil {
 		return &runResult{err: err}, 0
 	}
-	e.model = model
-	e.heap.push(int64(e.rec.Time.Sub(e.epoch)), evTraceArrival, 0)
+	e.setModel(model)
+	e.heap.pushLane(e.traceArrivalLane, e.item.at, evTraceArrival, 0)
 	e.loop()
-	e.heap.release()
 	pf.Close() // the stream has ended (or the run was cancelled): the trackers are complete
 	res := &runResult{series: e.series, window: time.Duration(e.lastDone), elapsed: time.Duration(e.lastDone), skipped: e.skipped,
 		capRate: total.rate, capBurst: total.burst, err: e.readErr}

@@ -191,17 +191,21 @@ func simulate(ctx context.Context, c *compiled, strategies []Strategy, opts Opti
 // runScenario executes one run.
 func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, obs event.Observer) *runResult {
 	s := c.sc
-	e := &engine{epoch: Epoch, free: -1, strategy: strat, rules: c.rules, obs: obs, seed: seed,
+	e := &engine{free: -1, strategy: strat, rules: c.rules, obs: obs, seed: seed,
 		netRng: newRand(seed, streamNet, 0), window: int64(s.Duration)}
+	e.setEpoch(Epoch)
+	e.takeBuffers()
+	defer e.releaseBuffers()
 	model, err := buildModel(&s.Server, c.rules, Epoch)
 	if err != nil {
 		return &runResult{err: err}
 	}
-	e.model = model
+	e.setModel(model)
 	e.series.Width = seriesWidth(s.Duration)
 	for gi := range c.groups {
 		cg := &c.groups[gi]
 		g := groupRun{name: cg.Name, cg: cg, rng: newRand(seed, streamGroup, uint64(gi)), think: int64(cg.Think)}
+		e.setHop(&g, int64(cg.hopNS), cg.hopNS, cg.hopSDNS)
 		e.groups = append(e.groups, g)
 		for p := 0; p < cg.Processes; p++ {
 			e.newProcess(fmt.Sprintf("%s/%d", cg.Name, p), gi)
@@ -213,7 +217,7 @@ func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, 
 		switch cg.Loop {
 		case OpenLoop:
 			if first := cg.nextArrival(cg.startNS, g.rng.ExpFloat64); first >= 0 {
-				e.heap.push(first, evArrival, int32(gi))
+				e.heap.pushLane(g.arrivalLane, first, evArrival, int32(gi))
 			}
 		case ClosedLoop:
 			spread := int64(cg.Think + cg.RTT)
@@ -231,7 +235,6 @@ func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, 
 	}
 	e.ctx = ctx
 	e.loop()
-	e.heap.release()
 	res := &runResult{series: e.series, window: s.Duration, elapsed: time.Duration(max(e.lastDone, int64(s.Duration))),
 		capRate: c.capRate, capBurst: c.capBurst, err: ctx.Err()}
 	for gi := range e.groups {

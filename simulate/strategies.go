@@ -50,8 +50,34 @@ func (s *PolicyStrategy) NewClient(env ClientEnv) Client {
 
 // policyClient runs a backoff.Policy: the code tollgate's middleware runs.
 type policyClient struct {
-	policy *backoff.Policy
-	rng    *rand.Rand
+	policy  *backoff.Policy
+	rng     *rand.Rand
+	classes classCache
+}
+
+// classCache remembers the classes a policy gave the last two signals it classified. A client
+// sees the same few signals again and again (its services' throttling and error answers, whose
+// strings are the same values each time, so that comparing them compares pointers), and a
+// Policy's classifier is immutable: the cache answers what Policy.Classify would.
+type classCache struct {
+	sig   [2]backoff.Signal
+	class [2]backoff.Class
+	n     int
+}
+
+// classify returns p.Classify(s).
+func (cc *classCache) classify(p *backoff.Policy, s backoff.Signal) backoff.Class {
+	if cc.n > 0 && s == cc.sig[0] {
+		return cc.class[0]
+	}
+	if cc.n > 1 && s == cc.sig[1] {
+		return cc.class[1]
+	}
+	c := p.Classify(s)
+	cc.sig[1], cc.class[1] = cc.sig[0], cc.class[0]
+	cc.sig[0], cc.class[0] = s, c
+	cc.n = min(cc.n+1, 2)
+	return c
 }
 
 func (p *policyClient) Start(now time.Time, c *Call) {
@@ -65,16 +91,17 @@ func (p *policyClient) Admit(time.Time, *Call) Admission { return Admission{} }
 func (p *policyClient) Abandon(time.Time, *Call) {}
 
 func (p *policyClient) Finish(now time.Time, c *Call, s backoff.Signal) Decision {
-	return policyFinish(p.policy, now, c, s, p.rng)
+	return policyFinish(p.policy, &p.classes, now, c, s, p.rng)
 }
 
-// policyFinish applies a Policy to an attempt's outcome.
-func policyFinish(p *backoff.Policy, now time.Time, c *Call, s backoff.Signal, rng *rand.Rand) Decision {
+// policyFinish applies a Policy to an attempt's outcome: Succeeded, or Failed (as FailedAs
+// with the class the policy gives the signal, cached in cc, and no hints).
+func policyFinish(p *backoff.Policy, cc *classCache, now time.Time, c *Call, s backoff.Signal, rng *rand.Rand) Decision {
 	if s == (backoff.Signal{}) {
 		p.Succeeded(now, &c.Policy)
 		return Decision{Class: backoff.Success, Stop: "success"}
 	}
-	pd := p.Failed(now, &c.Policy, backoff.Failure{Signal: s}, rng)
+	pd := p.FailedAs(now, &c.Policy, cc.classify(p, s), backoff.Hints{}, rng)
 	d := Decision{Class: pd.Class, Retry: pd.Retry, Delay: pd.Delay, Budget: pd.Budget, Level: pd.Level.Available, Capacity: pd.Level.Capacity}
 	if !pd.Retry {
 		d.Stop = pd.Stop.String()
@@ -128,9 +155,10 @@ func (s *Tollgate) NewClient(env ClientEnv) Client {
 }
 
 type tollgateClient struct {
-	lim    *limiter.Limiter
-	policy *backoff.Policy
-	rng    *rand.Rand
+	lim     *limiter.Limiter
+	policy  *backoff.Policy
+	rng     *rand.Rand
+	classes classCache
 }
 
 func (t *tollgateClient) Start(now time.Time, c *Call) {
@@ -166,7 +194,7 @@ func (t *tollgateClient) Abandon(now time.Time, c *Call) {
 }
 
 func (t *tollgateClient) Finish(now time.Time, c *Call, s backoff.Signal) Decision {
-	d := policyFinish(t.policy, now, c, s, t.rng)
+	d := policyFinish(t.policy, &t.classes, now, c, s, t.rng)
 	switch d.Class {
 	case backoff.Throttle:
 		t.lim.Throttled(now, c.Key)

@@ -74,15 +74,17 @@ func (m *Model) Partitions() *Partitions { return m.parts }
 // the operation's ":unfiltered" variant) and r.Units tokens from the first matching "units"
 // rule; S3 requests are charged to their partition. A request no rule matches is accepted.
 func (m *Model) Decide(now time.Time, r Request) Verdict {
-	switch m.faults.At(now, r.Service, r.Operation, r.Region) {
-	case FaultThrottle:
-		return Verdict{Outcome: Throttled, Rule: "fault"}
-	case FaultError:
-		return Verdict{Outcome: Failed, Rule: "fault"}
+	if m.faults != nil {
+		switch m.faults.At(now, r.Service, r.Operation, r.Region) {
+		case FaultThrottle:
+			return Verdict{Outcome: Throttled, Rule: "fault"}
+		case FaultError:
+			return Verdict{Outcome: Failed, Rule: "fault"}
+		}
 	}
 	var ok bool
 	var rule string
-	if strings.EqualFold(r.Service, "S3") {
+	if isS3(r.Service) {
 		ok, rule = m.parts.Admit(now, r)
 	} else {
 		op := r.Operation
@@ -99,4 +101,14 @@ func (m *Model) Decide(now time.Time, r Request) Verdict {
 		return Verdict{Outcome: Accepted}
 	}
 	return Verdict{Outcome: Throttled, Rule: rule}
+}
+
+// isS3 is strings.EqualFold(service, "S3"), answering at once for most other services: the
+// strings that fold to "S3" are two or three bytes long ('ſ' folds to 's') and start with
+// 'S', 's' or the first byte of 'ſ'.
+func isS3(service string) bool {
+	if n := len(service); n < 2 || n > 3 || (service[0]|0x20 != 's' && service[0] != 0xC5) {
+		return false
+	}
+	return strings.EqualFold(service, "S3")
 }

@@ -48,12 +48,15 @@ type Partitions struct {
 	buckets                map[bucketID]*bucketPartitions
 	presplit               map[string][]string // bucket → prefixes with their own partition from the start
 	splits                 int
+	// the bucket of the latest request, for the next one (requests mostly go to one bucket)
+	last *bucketPartitions
 }
 
 type bucketID struct{ region, bucket string }
 
 // bucketPartitions is one S3 bucket's partition state.
 type bucketPartitions struct {
+	id    bucketID
 	split map[string]struct{} // prefixes with their own partition
 	// The parent partition's overload streak: when it began and the last refusal in it.
 	overloadSince, lastRefusal time.Time
@@ -108,23 +111,28 @@ func (p *Partitions) HasPartition(region, bucket, prefix string) bool {
 // Admit decides an S3 request at now: r.Resource is the bucket, r.Prefix the key's prefix
 // (PrefixOf). It returns whether the request is admitted and the name of the rule that refused it.
 func (p *Partitions) Admit(now time.Time, r Request) (bool, string) {
-	id := bucketID{r.Region, r.Resource}
-	bp := p.buckets[id]
-	if bp == nil {
-		bp = &bucketPartitions{split: map[string]struct{}{}}
-		for _, prefix := range p.presplit[r.Resource] {
-			bp.split[prefix] = struct{}{}
+	bp := p.last
+	if bp == nil || r.Resource != bp.id.bucket || r.Region != bp.id.region {
+		bp = p.buckets[bucketID{r.Region, r.Resource}]
+		if bp == nil {
+			bp = &bucketPartitions{id: bucketID{strings.Clone(r.Region), strings.Clone(r.Resource)}, split: map[string]struct{}{}}
+			for _, prefix := range p.presplit[r.Resource] {
+				bp.split[prefix] = struct{}{}
+			}
+			p.buckets[bp.id] = bp
 		}
-		p.buckets[bucketID{strings.Clone(r.Region), strings.Clone(r.Resource)}] = bp
+		p.last = bp
 	}
 	if !bp.splitAt.IsZero() && !now.Before(bp.splitAt) {
 		bp.split[bp.splitting] = struct{}{}
 		p.splits++
-		*bp = bucketPartitions{split: bp.split}
+		*bp = bucketPartitions{id: bp.id, split: bp.split}
 	}
 	partition := ""
-	if _, ok := bp.split[r.Prefix]; ok {
-		partition = r.Prefix
+	if len(bp.split) > 0 {
+		if _, ok := bp.split[r.Prefix]; ok {
+			partition = r.Prefix
+		}
 	}
 	ok, rule := p.lim.Allow(now, limiter.Key{
 		Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource, Prefix: partition,
@@ -140,7 +148,7 @@ func (bp *bucketPartitions) observe(now time.Time, prefix string, admitted bool,
 	if !bp.splitAt.IsZero() {
 		return // a split is scheduled: it happens whatever the traffic does now
 	}
-	if !bp.overloadSince.IsZero() && now.Sub(bp.lastRefusal) > overloadGap {
+	if !bp.overloadSince.IsZero() && sub(now, bp.lastRefusal) > overloadGap {
 		bp.overloadSince, bp.hot = time.Time{}, [4]prefixCount{} // the overload is over
 	}
 	if !admitted {
@@ -153,7 +161,7 @@ func (bp *bucketPartitions) observe(now time.Time, prefix string, admitted bool,
 		return
 	}
 	bp.count(prefix)
-	if now.Sub(bp.overloadSince) >= splitAfter {
+	if sub(now, bp.overloadSince) >= splitAfter {
 		if hot := bp.hottest(); hot != "" {
 			bp.splitting = strings.Clone(hot)
 			bp.splitAt = now.Add(splitDelay)

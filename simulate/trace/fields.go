@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"time"
@@ -93,17 +94,62 @@ type fieldDecoder struct {
 	in   interner
 	last [nFields]string // the previous value of each string field: the cheapest intern hit
 	seen uint32          // bit f set when field f has a value in the current record
-	time timeParser
+	// plain has bit f set when last[f] is known to be a plain JSON string's content (no quote,
+	// backslash, control character or non-ASCII byte): the Reader's fast path sets it.
+	plain uint32
+	time  timeParser
 }
 
-// shared returns b as a string, reusing the previous value of field f or an interned copy.
+// shared returns b as a string, reusing a recent value of field f (the interner's
+// recentValues) or an interned copy.
 func (d *fieldDecoder) shared(f field, b []byte) string {
-	if string(b) == d.last[f] {
-		return d.last[f]
+	if last := d.last[f]; equalShort(b, last) {
+		return last
 	}
-	s := d.in.bytes(b)
-	d.last[f] = s
-	return s
+	d.plain &^= 1 << f
+	d.in.ensure()
+	var slot *string
+	if f == fKey {
+		slot = &d.in.recent.keys[quickHash(b)&(recentKeySlots-1)]
+	} else {
+		slot = &d.in.recent.fields[f][quickHash(b)&(recentSlots-1)]
+	}
+	if !equalShort(b, *slot) {
+		*slot = d.in.bytes(b)
+	}
+	d.last[f] = *slot
+	return *slot
+}
+
+// equalShort reports whether b and s hold the same bytes, comparing strings of 8 to 16 bytes
+// as two overlapping words (without a call), others as usual.
+func equalShort(b []byte, s string) bool {
+	n := len(b)
+	if n != len(s) {
+		return false
+	}
+	if n >= 8 && n <= 16 {
+		return binary.LittleEndian.Uint64(b) == le64(s) && binary.LittleEndian.Uint64(b[n-8:]) == le64(s[n-8:])
+	}
+	return string(b) == s
+}
+
+// quickHash hashes b's length and its first and last bytes (up to eight of each): a few
+// instructions, and a good spread for the short values of a record's fields.
+func quickHash(b []byte) uint64 {
+	n := len(b)
+	var w0, w1 uint64
+	switch {
+	case n >= 8:
+		w0, w1 = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		w0, w1 = uint64(binary.LittleEndian.Uint32(b)), uint64(binary.LittleEndian.Uint32(b[n-4:]))
+	case n > 0:
+		w0, w1 = uint64(b[0])|uint64(b[n/2])<<8, uint64(b[n-1])
+	}
+	h := (w0 ^ uint64(n)) * 0x9E3779B97F4A7C15
+	h = (h ^ w1 ^ h>>29) * 0xBF58476D1CE4E5B9
+	return h >> 40
 }
 
 // setString sets string field f from its decoded text; "" clears it. It returns the reason and
@@ -118,6 +164,10 @@ func (d *fieldDecoder) setString(rec *Record, f field, b []byte) (string, error)
 		t, ok := d.time.parse(b)
 		if !ok {
 			return ReasonBadTime, errorf("%q is not an RFC 3339 time", b)
+		}
+		if t.Before(minTime) || !t.Before(maxTime) {
+			// A time near the ends of the range that its offset moves out of it in UTC.
+			return ReasonBadTime, errorf("%q is outside years 0 to 9999 in UTC", b)
 		}
 		rec.Time = t
 	case fService:
@@ -145,6 +195,31 @@ func (d *fieldDecoder) setString(rec *Record, f field, b []byte) (string, error)
 	}
 	d.seen |= 1 << f
 	return "", nil
+}
+
+// setShared sets string field f to its previous value d.last[f] (not empty), as setString
+// does when given that value again.
+func (d *fieldDecoder) setShared(rec *Record, f field) {
+	v := d.last[f]
+	switch f {
+	case fService:
+		rec.Service = v
+	case fOperation:
+		rec.Operation = v
+	case fRegion:
+		rec.Region = v
+	case fResource:
+		rec.Resource = v
+	case fKey:
+		rec.Key = v
+	case fErrorCode:
+		rec.ErrorCode = v
+	case fClient:
+		rec.Client = v
+	default:
+		panic("trace: setShared of a field that is not shared")
+	}
+	d.seen |= 1 << f
 }
 
 // setNumber sets numeric field f from the text of a JSON number (already checked against the

@@ -80,6 +80,7 @@ func FuzzNativeReader(f *testing.F) {
 			r := NewReader(bytes.NewReader(line), "line")
 			var rec Record
 			err := r.Read(&rec)
+			checkSameAsGeneral(t, line, &rec, err)
 			var m map[string]any
 			jerr := json.Unmarshal(line, &m)
 			if err == nil {

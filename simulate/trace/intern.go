@@ -7,9 +7,24 @@ import "unicode/utf8"
 // set-associative cache: a new string evicts the older of the two in its set, so memory is
 // bounded whatever the length of the trace, and a string that recurs often stays.
 type interner struct {
-	slots *[internSets][2]string
-	fix   []byte
+	slots  *[internSets][2]string
+	recent *recentValues // for fieldDecoder.shared
+	fix    []byte
 }
+
+// recentValues are recent values of each string field of a record, in slots chosen by
+// quickHash: a field's few recurring values (services, operations, clients) stay there, in a
+// small table of their own, whatever the other fields (S3 keys) do to the interner's table.
+// S3 keys, which have many more values, have a larger table.
+type recentValues struct {
+	fields [nFields][recentSlots]string
+	keys   [recentKeySlots]string
+}
+
+const (
+	recentSlots    = 64
+	recentKeySlots = 4096
+)
 
 const (
 	internSets   = 1 << 12
@@ -36,10 +51,11 @@ func (in *interner) bytes(b []byte) string {
 	return set[0]
 }
 
-// ensure allocates the table; copies of the interner made afterwards share it.
+// ensure allocates the tables; copies of the interner made afterwards share them.
 func (in *interner) ensure() {
 	if in.slots == nil {
 		in.slots = new([internSets][2]string)
+		in.recent = new(recentValues)
 	}
 }
 

@@ -1,6 +1,9 @@
 package trace
 
-import "time"
+import (
+	"encoding/binary"
+	"time"
+)
 
 // parseRFC3339 parses an RFC 3339 timestamp ("2025-03-14T09:26:53.123Z",
 // "2025-03-14T10:26:53+01:00") without allocating and returns it in UTC. It accepts 't' and
@@ -85,11 +88,27 @@ func rfc3339Rest(b []byte, minute time.Time) (time.Time, bool) {
 type timeParser struct {
 	prefix [16]byte
 	minute time.Time
+	// The second of the last time parsed in UTC ("...:05Z" or "...:05.123Z") within minute:
+	// its two digits and its Unix time. Then a time in the same second only needs its
+	// fraction parsed.
+	sec     [2]byte
+	secUnix int64
+	secOK   bool
 }
 
 func (tp *timeParser) parse(b []byte) (time.Time, bool) {
 	if len(b) >= 20 && !tp.minute.IsZero() && [16]byte(b[:16]) == tp.prefix {
-		return rfc3339Rest(b, tp.minute)
+		if tp.secOK && b[16] == ':' && b[17] == tp.sec[0] && b[18] == tp.sec[1] {
+			if nsec, ok := zuluFraction(b[19:]); ok {
+				// minute.Add(sec + nsec), built without Add: the same value.
+				return time.Unix(tp.secUnix, nsec).UTC(), true
+			}
+		}
+		t, ok := rfc3339Rest(b, tp.minute)
+		if ok {
+			tp.setSecond(b, t)
+		}
+		return t, ok
 	}
 	minute, ok := rfc3339Minute(b)
 	if !ok {
@@ -98,8 +117,58 @@ func (tp *timeParser) parse(b []byte) (time.Time, bool) {
 	t, ok := rfc3339Rest(b, minute)
 	if ok {
 		tp.prefix, tp.minute = [16]byte(b[:16]), minute
+		tp.secOK = false
+		tp.setSecond(b, t)
 	}
 	return t, ok
+}
+
+// setSecond remembers the second of t, just parsed from b, if b is in UTC.
+func (tp *timeParser) setSecond(b []byte, t time.Time) {
+	if z := b[len(b)-1]; z == 'Z' || z == 'z' {
+		tp.sec, tp.secUnix, tp.secOK = [2]byte{b[17], b[18]}, t.Unix(), true
+	} else {
+		tp.secOK = false
+	}
+}
+
+// zuluFraction parses what follows the seconds of an RFC 3339 time in UTC: "Z", or '.', one
+// or more digits and "Z" ('z' too), and returns the nanoseconds (digits past the ninth are
+// dropped, as rfc3339Rest drops them); false for anything else.
+func zuluFraction(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	if z := b[len(b)-1]; z != 'Z' && z != 'z' {
+		return 0, false
+	}
+	if len(b) == 1 {
+		return 0, true
+	}
+	digits := b[1 : len(b)-1]
+	if b[0] != '.' || len(digits) == 0 {
+		return 0, false
+	}
+	if len(digits) == 9 {
+		// Nanoseconds in full, as the Writer writes most times: eight digits at once.
+		if x, ok := eightDigits(binary.LittleEndian.Uint64(digits)); ok && digits[8] >= '0' && digits[8] <= '9' {
+			return int64(x)*10 + int64(digits[8]-'0'), true
+		}
+		return 0, false
+	}
+	var nsec int64
+	for i, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if i < 9 {
+			nsec = nsec*10 + int64(c-'0')
+		}
+	}
+	for n := len(digits); n < 9; n++ {
+		nsec *= 10
+	}
+	return nsec, true
 }
 
 // digits parses a short run of ASCII digits.
@@ -189,4 +258,18 @@ func (tf *timeFormatter) append(b []byte, t time.Time) []byte {
 		b = appendFraction(b, ns)
 	}
 	return append(b, 'Z')
+}
+
+// eightDigits returns the number the eight ASCII digits of x (little-endian: the first digit
+// in the low byte) stand for, and false if any byte of x is not a digit.
+func eightDigits(x uint64) (uint64, bool) {
+	const zeros, high = 0x3030303030303030, 0x8080808080808080
+	if (x|(x+0x4646464646464646)|(x-zeros))&high != 0 || (x&0xF0F0F0F0F0F0F0F0) != zeros {
+		return 0, false
+	}
+	x -= zeros
+	x = (x*10 + x>>8) & 0x00FF00FF00FF00FF
+	x = (x*100 + x>>16) & 0x0000FFFF0000FFFF
+	x = (x*10000 + x>>32) & 0xFFFFFFFF
+	return x, true
 }
