@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/tollgate/tollgate/internal/vtime"
 )
 
 // Limiter keeps one token bucket per (rule, region, operation or group[, resource[, prefix]]),
@@ -409,7 +411,7 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 	// Delays count from the caller's now; a bucket that has already seen a later time (another
 	// caller's clock) decides at that time, so the call is due no earlier than it.
 	dueC := tc.Add(dc)
-	delay, refusing := max(sub(dueC, now), 0), sc.rule
+	delay, refusing := max(vtime.Sub(dueC, now), 0), sc.rule
 	if hu.b != nil {
 		du, oku := hu.b.reserve(tu, nu)
 		if !oku {
@@ -419,7 +421,7 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 			return Reservation{}, l.refusal(rt, &key, rt.units.rule, 0, RefusedExceedsBurst)
 		}
 		dueU := tu.Add(du)
-		if d := sub(dueU, now); d > delay {
+		if d := vtime.Sub(dueU, now); d > delay {
 			delay, refusing = d, rt.units.rule
 		}
 		r.u = reserved{mu: hu.mu, b: hu.b, n: nu, at: dueU}
@@ -455,7 +457,7 @@ func sinceNow(now, t time.Time, d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return max(sub(t.Add(d), now), 0)
+	return max(vtime.Sub(t.Add(d), now), 0)
 }
 
 // waitLimit returns the longest wait Reserve may hand out at now, and the reason for refusing a
@@ -466,7 +468,7 @@ func (l *Limiter) waitLimit(now, deadline time.Time) (time.Duration, RefusalReas
 		limit, reason = l.cfg.maxWait, RefusedMaxWait
 	}
 	if !deadline.IsZero() {
-		if d := max(sub(deadline, now), 0); limit < 0 || d < limit {
+		if d := max(vtime.Sub(deadline, now), 0); limit < 0 || d < limit {
 			limit, reason = d, RefusedDeadline
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/tollgate/tollgate/internal/vtime"
 )
 
 // pbucket is a partitioned bucket: one per (scope, resource[, prefix]), kept in a shard. It is
@@ -155,7 +157,7 @@ func (s *shard) sweep(l *Limiter, now time.Time, budget int) int {
 // evictable reports whether dropping b at now is unobservable: it has been unused for the idle
 // TTL and is full again, so a new bucket created in its place would be identical.
 func (l *Limiter) evictable(b *bucket, r *crule, now time.Time) bool {
-	if sub(now, b.last) < l.cfg.idleTTL {
+	if vtime.Sub(now, b.last) < l.cfg.idleTTL {
 		return false
 	}
 	return b.lim.TokensAt(now) >= float64(r.Burst)

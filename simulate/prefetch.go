@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/backoff"
+	"github.com/tollgate/tollgate/internal/vtime"
 	"github.com/tollgate/tollgate/simulate/server"
 	"github.com/tollgate/tollgate/simulate/trace"
 )
@@ -135,7 +136,7 @@ func (p *prefetcher) prepare(it *traceItem) {
 		// The first record fixes the epoch: its second.
 		p.epoch, p.haveEpoch = r.Time.Truncate(time.Second), true
 	}
-	it.at = int64(sub(r.Time, p.epoch))
+	it.at = int64(vtime.Sub(r.Time, p.epoch))
 	it.req = server.Request{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource,
 		Prefix: server.PrefixOf(r.Key), Units: r.Units}
 	svc := p.lastSvc

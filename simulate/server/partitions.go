@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/vtime"
 	"github.com/tollgate/tollgate/limiter"
 )
 
@@ -148,7 +149,7 @@ func (bp *bucketPartitions) observe(now time.Time, prefix string, admitted bool,
 	if !bp.splitAt.IsZero() {
 		return // a split is scheduled: it happens whatever the traffic does now
 	}
-	if !bp.overloadSince.IsZero() && sub(now, bp.lastRefusal) > overloadGap {
+	if !bp.overloadSince.IsZero() && vtime.Sub(now, bp.lastRefusal) > overloadGap {
 		bp.overloadSince, bp.hot = time.Time{}, [4]prefixCount{} // the overload is over
 	}
 	if !admitted {
@@ -161,7 +162,7 @@ func (bp *bucketPartitions) observe(now time.Time, prefix string, admitted bool,
 		return
 	}
 	bp.count(prefix)
-	if sub(now, bp.overloadSince) >= splitAfter {
+	if vtime.Sub(now, bp.overloadSince) >= splitAfter {
 		if hot := bp.hottest(); hot != "" {
 			bp.splitting = strings.Clone(hot)
 			bp.splitAt = now.Add(splitDelay)

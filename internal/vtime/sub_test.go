@@ -1,4 +1,4 @@
-package limiter
+package vtime
 
 import (
 	"math"
@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// sub is time.Time.Sub: for times near and far apart, with and without monotonic readings,
+// Sub is time.Time.Sub: for times near and far apart, with and without monotonic readings,
 // across the overflow bounds.
 func TestSubIsTimeSub(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -28,8 +28,8 @@ func TestSubIsTimeSub(t *testing.T) {
 	}
 	for i := 0; i < 200000; i++ {
 		a, b := pick(), pick()
-		if got, want := sub(a, b), a.Sub(b); got != want {
-			t.Fatalf("sub(%v, %v) = %v, want %v", a, b, got, want)
+		if got, want := Sub(a, b), a.Sub(b); got != want {
+			t.Fatalf("Sub(%v, %v) = %v, want %v", a, b, got, want)
 		}
 	}
 }
