@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	smithymiddleware "github.com/aws/smithy-go/middleware"
@@ -34,8 +33,14 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 	}
 	attempt := cs.attempts + 1
 	if t.limiter != nil {
-		if err := m.admit(ctx, cs, attempt); err != nil {
-			return out, md, err // not sent: it does not count as an attempt
+		if err := t.admit(ctx, attemptID{cs.key, cs.operation, attempt}, cs.units); err != nil {
+			// Not sent: it does not count as an attempt.
+			var refused *limiter.RefusedError
+			if errors.As(err, &refused) {
+				cs.stop = refused.Reason.String()
+				return out, md, err
+			}
+			return out, md, &aws.RequestCanceledError{Err: err}
 		}
 	}
 	cs.attempts = attempt
@@ -67,52 +72,6 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 		return out, md, nil
 	}
 	return out, md, &attemptError{err: err, cs: cs}
-}
-
-// admit takes the attempt's token from the limiter, waiting in real time when the bucket says
-// so. A client-side refusal comes back as the limiter's typed error; a cancelled wait as the SDK's
-// *aws.RequestCanceledError, with the reserved tokens given back.
-func (m *attemptMiddleware) admit(ctx context.Context, cs *callState, attempt int) error {
-	t := m.t
-	now := t.clock()
-	deadline, _ := ctx.Deadline()
-	res, err := t.limiter.Reserve(now, cs.key, cs.units, deadline)
-	if err != nil {
-		var refused *limiter.RefusedError
-		if errors.As(err, &refused) {
-			cs.stop = refused.Reason.String()
-			if t.observer != nil {
-				t.emit(event.Event{
-					Kind: event.LimiterRefused, Time: now, Service: cs.key.Service, Operation: cs.operation,
-					Region: cs.key.Region, Attempt: attempt, Duration: refused.Wait, Reason: refused.Reason.String(),
-					Rule: refused.Rule,
-				})
-			}
-		}
-		return err
-	}
-	wait := res.Delay()
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			res.Cancel(t.clock())
-			return &aws.RequestCanceledError{Err: ctx.Err()}
-		}
-	}
-	if t.observer != nil {
-		e := event.Event{
-			Kind: event.LimiterWaited, Time: now, Service: cs.key.Service, Operation: cs.operation,
-			Region: cs.key.Region, Attempt: attempt, Duration: wait, Rule: res.Rule(),
-		}
-		if avail, burst, ok := t.limiter.Tokens(now.Add(wait), cs.key); ok {
-			e.Value, e.Capacity = avail, float64(burst)
-		}
-		t.emit(e)
-	}
-	return nil
 }
 
 // attemptError carries an attempt's error back to the SDK's retry middleware together with the

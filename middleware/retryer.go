@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/tollgate/tollgate/backoff"
-	"github.com/tollgate/tollgate/event"
 )
 
 // retryer is tollgate's aws.RetryerV2. The SDK's own retry middleware ("Retry", Finalize step)
@@ -61,17 +60,9 @@ func (r *retryer) GetRetryToken(ctx context.Context, err error) (func(error) err
 	if cs == nil {
 		return r.statelessRetryToken(now, class)
 	}
-	d := t.policy.FailedAs(now, &cs.call, class, f.Hints, t.rng)
-	if t.observer != nil && d.Budget != "" {
-		t.emit(event.Event{Kind: event.BudgetLevel, Time: now, Service: cs.key.Service, Operation: cs.operation,
-			Region: cs.key.Region, Budget: d.Budget, Value: d.Level.Available, Capacity: d.Level.Capacity})
-	}
+	d := t.decideRetry(now, &cs.call, class, f.Hints, attemptID{cs.key, cs.operation, cs.attempts})
 	if !d.Retry {
 		cs.stop = d.Stop.String()
-		if t.observer != nil {
-			t.emit(event.Event{Kind: event.RetryRefused, Time: now, Service: cs.key.Service, Operation: cs.operation,
-				Region: cs.key.Region, Attempt: cs.attempts, Outcome: class, Duration: d.Delay, Reason: d.Stop.String()})
-		}
 		if d.Stop.ClientSide() {
 			return nil, d.Err(nil)
 		}
@@ -79,14 +70,6 @@ func (r *retryer) GetRetryToken(ctx context.Context, err error) (func(error) err
 		return nil, &backoff.RetryRefusedError{Reason: d.Stop, Attempts: cs.attempts}
 	}
 	cs.pending, cs.havePending = d.Delay, true
-	if t.observer != nil {
-		reason := ""
-		if d.Hinted {
-			reason = "hinted"
-		}
-		t.emit(event.Event{Kind: event.BackoffScheduled, Time: now, Service: cs.key.Service, Operation: cs.operation,
-			Region: cs.key.Region, Attempt: cs.attempts, Outcome: class, Duration: d.Delay, Reason: reason})
-	}
 	return nopRelease, nil
 }
 

@@ -1,12 +1,10 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/event"
@@ -77,7 +75,7 @@ func (rt *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	deadline, _ := ctx.Deadline()
 	call := t.policy.Start(now, deadline)
 	start := now
-	rt.emit(event.Event{Kind: event.CallStarted, Time: now, Service: key.Service, Operation: key.Operation, Region: key.Region})
+	t.emit(event.Event{Kind: event.CallStarted, Time: now, Service: key.Service, Operation: key.Operation, Region: key.Region})
 
 	finish := func(outcome backoff.Class, attempts int, reason string) {
 		if t.observer != nil {
@@ -97,7 +95,7 @@ func (rt *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		bodyUsed = req.Body != nil && req.Body != http.NoBody
 
 		if t.limiter != nil {
-			if err := rt.admit(ctx, key, info.Units, attempt); err != nil {
+			if err := t.admit(ctx, attemptID{key, key.Operation, attempt}, info.Units); err != nil {
 				closeBody(out)
 				var refused *limiter.RefusedError
 				reason := ""
@@ -133,7 +131,7 @@ func (rt *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 				t.limiter.Succeeded(end, key)
 			}
 		}
-		rt.emit(event.Event{Kind: event.AttemptFinished, Time: end, Service: key.Service, Operation: key.Operation,
+		t.emit(event.Event{Kind: event.AttemptFinished, Time: end, Service: key.Service, Operation: key.Operation,
 			Region: key.Region, Attempt: attempt, Outcome: class, ErrorCode: f.Code, Status: f.Status, Duration: end.Sub(sent)})
 
 		if class == backoff.Success {
@@ -154,14 +152,8 @@ func (rt *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			finish(class, attempt, "body_not_rewindable")
 			return nil, &BodyNotRewindableError{Method: req.Method, URL: redactedURL(req), Status: f.Status, Err: err}
 		}
-		d := t.policy.FailedAs(end, &call, class, f.Hints, t.rng)
-		if t.observer != nil && d.Budget != "" {
-			t.emit(event.Event{Kind: event.BudgetLevel, Time: end, Service: key.Service, Operation: key.Operation,
-				Region: key.Region, Budget: d.Budget, Value: d.Level.Available, Capacity: d.Level.Capacity})
-		}
+		d := t.decideRetry(end, &call, class, f.Hints, attemptID{key, key.Operation, attempt})
 		if !d.Retry {
-			rt.emit(event.Event{Kind: event.RetryRefused, Time: end, Service: key.Service, Operation: key.Operation,
-				Region: key.Region, Attempt: attempt, Outcome: class, Duration: d.Delay, Reason: d.Stop.String()})
 			finish(class, attempt, d.Stop.String())
 			if d.Stop.ClientSide() {
 				last := err
@@ -173,12 +165,6 @@ func (rt *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return resp, err
 		}
-		reason := ""
-		if d.Hinted {
-			reason = "hinted"
-		}
-		rt.emit(event.Event{Kind: event.BackoffScheduled, Time: end, Service: key.Service, Operation: key.Operation,
-			Region: key.Region, Attempt: attempt, Outcome: class, Duration: d.Delay, Reason: reason})
 		closeBody(resp)
 		if err := sleepCtx(ctx, d.Delay); err != nil {
 			finish(class, attempt, "canceled")
@@ -201,45 +187,6 @@ func (rt *RoundTripper) attemptRequest(req *http.Request, attempt int, bodyUsed 
 	}
 	out.Body = body
 	return out, nil
-}
-
-func (rt *RoundTripper) admit(ctx context.Context, key limiter.Key, units, attempt int) error {
-	t := rt.t
-	now := t.clock()
-	deadline, _ := ctx.Deadline()
-	res, err := t.limiter.Reserve(now, key, units, deadline)
-	if err != nil {
-		var refused *limiter.RefusedError
-		if errors.As(err, &refused) {
-			rt.emit(event.Event{Kind: event.LimiterRefused, Time: now, Service: key.Service, Operation: key.Operation,
-				Region: key.Region, Attempt: attempt, Duration: refused.Wait, Reason: refused.Reason.String(), Rule: refused.Rule})
-		}
-		return err
-	}
-	if err := sleepCtx(ctx, res.Delay()); err != nil {
-		res.Cancel(t.clock())
-		return err
-	}
-	rt.emit(event.Event{Kind: event.LimiterWaited, Time: now, Service: key.Service, Operation: key.Operation,
-		Region: key.Region, Attempt: attempt, Duration: res.Delay(), Rule: res.Rule()})
-	return nil
-}
-
-func (rt *RoundTripper) emit(e event.Event) { rt.t.emit(e) }
-
-// sleepCtx waits d in real time, or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func closeBody(resp any) {

@@ -1,0 +1,101 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tollgate/tollgate/backoff"
+	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/limiter"
+)
+
+// attemptID names an attempt in events: its limiter key (service, Region, partition), the SDK's
+// operation name (the key's may carry a limiter variant) and its 1-based number.
+type attemptID struct {
+	key       limiter.Key
+	operation string
+	attempt   int
+}
+
+func (id attemptID) event(kind event.Kind, now time.Time) event.Event {
+	return event.Event{Kind: kind, Time: now, Service: id.key.Service, Operation: id.operation,
+		Region: id.key.Region, Attempt: id.attempt}
+}
+
+// decideRetry asks the policy whether call may be retried after a failure of class, and reports
+// the decision to the observer: the budget's level, then either the scheduled backoff or the
+// refusal. Both the SDK retryer and the RoundTripper decide through it.
+func (t *Tollgate) decideRetry(now time.Time, call *backoff.Call, class backoff.Class, hints backoff.Hints, id attemptID) backoff.Decision {
+	d := t.policy.FailedAs(now, call, class, hints, t.rng)
+	if t.observer == nil {
+		return d
+	}
+	if d.Budget != "" {
+		e := id.event(event.BudgetLevel, now)
+		e.Attempt = 0
+		e.Budget, e.Value, e.Capacity = d.Budget, d.Level.Available, d.Level.Capacity
+		t.emit(e)
+	}
+	var e event.Event
+	if d.Retry {
+		e = id.event(event.BackoffScheduled, now)
+		if d.Hinted {
+			e.Reason = "hinted"
+		}
+	} else {
+		e = id.event(event.RetryRefused, now)
+		e.Reason = d.Stop.String()
+	}
+	e.Outcome, e.Duration = class, d.Delay
+	t.emit(e)
+	return d
+}
+
+// admit takes one attempt's token from the limiter, waiting in real time when the bucket says
+// so, and reports the wait or the refusal to the observer. A client-side refusal comes back as
+// the limiter's *limiter.RefusedError; a wait cut short by ctx as ctx's error, with the reserved
+// tokens given back.
+func (t *Tollgate) admit(ctx context.Context, id attemptID, units int) error {
+	now := t.clock()
+	deadline, _ := ctx.Deadline()
+	res, err := t.limiter.Reserve(now, id.key, units, deadline)
+	if err != nil {
+		var refused *limiter.RefusedError
+		if errors.As(err, &refused) && t.observer != nil {
+			e := id.event(event.LimiterRefused, now)
+			e.Duration, e.Reason, e.Rule = refused.Wait, refused.Reason.String(), refused.Rule
+			t.emit(e)
+		}
+		return err
+	}
+	wait := res.Delay()
+	if err := sleepCtx(ctx, wait); err != nil {
+		res.Cancel(t.clock())
+		return err
+	}
+	if t.observer != nil {
+		e := id.event(event.LimiterWaited, now)
+		e.Duration, e.Rule = wait, res.Rule()
+		if avail, burst, ok := t.limiter.Tokens(now.Add(wait), id.key); ok {
+			e.Value, e.Capacity = avail, float64(burst)
+		}
+		t.emit(e)
+	}
+	return nil
+}
+
+// sleepCtx waits d in real time, or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
