@@ -9,10 +9,10 @@ import (
 
 // SDKAdaptive is the AWS SDK for Go v2's adaptive retry mode (v1.48): the standard mode
 // (SDKStandard, the real backoff code) plus a client-side CUBIC rate limiter per client,
-// written from its specification (../shared/reference/sdk_retry.md §1.7). The limiter is off
-// until the client's first throttle; every attempt, retries included, then takes one token
-// from a bucket refilled at the CUBIC rate, sleeping (1-available)/fillRate and trying again
-// when it is empty.
+// written from its source (aws-sdk-go-v2 v1.48.0 aws/retry/adaptive.go, adaptive_ratelimit.go,
+// adaptive_token_bucket.go). The limiter is off until the client's first throttle; every
+// attempt, retries included, then takes one token from a bucket refilled at the CUBIC rate,
+// sleeping (1-available)/fillRate and trying again when it is empty.
 type SDKAdaptive struct {
 	MaxAttempts int // 0: 3
 }

@@ -27,7 +27,10 @@
 //
 // Strategies are built from the real decision core — the same backoff and limiter code the
 // middleware runs — or, for behaviour the core deliberately does not implement, written from
-// its published specification (../shared/reference/sdk_retry.md):
+// the AWS SDK for Go v2's source (aws-sdk-go-v2 aws/retry: standard.go, jitter_backoff.go,
+// adaptive.go, adaptive_ratelimit.go, adaptive_token_bucket.go; aws/ratelimit) and the "Retry
+// behavior" page of the AWS SDKs and Tools Reference Guide
+// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html):
 //
 //	tollgate      backoff.Policy (full jitter, 1 s/50 ms bases, 20 s cap, 3 attempts, the token
 //	              quota as retry budget) + limiter.Limiter in enforce mode with the server's rules

@@ -277,7 +277,13 @@ func newVariant(op Operation, prefix string) variant {
 }
 
 // serviceErrors returns the error code and HTTP status a service answers a throttled request
-// and a failed one with (../shared/reference/aws_throttling.md).
+// and a failed one with, as each service documents them: EC2 RequestLimitExceeded/503
+// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html), S3 SlowDown/503
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html), DynamoDB
+// ProvisionedThroughputExceededException/400 and Lambda TooManyRequestsException/429 (their
+// API references' Errors sections), STS and IAM Throttling/400 (the awsQuery code the SDK's
+// aws/retry/standard.go DefaultThrottleErrorCodes lists), and ThrottlingException/400 for the
+// other JSON APIs (https://docs.aws.amazon.com/kms/latest/APIReference/CommonErrors.html).
 func serviceErrors(service string) (throttle, fail backoff.Signal) {
 	is := func(name string) bool { return service == name || strings.EqualFold(service, name) }
 	switch {

@@ -6,8 +6,11 @@
 //
 // It prints one line to standard error:
 //
-//	runstat: go run ./cmd/tollgate simulate: exit 0, wall 41.2s, peak RSS 612 MiB (largest process 540 MiB, process tree 612 MiB), cold GOCACHE
+//	runstat: go run ./cmd/tollgate simulate: exit 0, wall 41.2s, cpu 70.3s, peak RSS 612 MiB (largest process 540 MiB, process tree 612 MiB), cold GOCACHE
 //
+// "cpu" is the user and system time of the command and its descendants: unlike wall time it
+// hardly depends on what else the machine is doing, so it tells a slow build from a busy
+// machine (on 2 idle cores, wall time is at least half of it).
 // "largest process" is the kernel's ru_maxrss from wait4: the peak resident set of the
 // command or of its largest descendant (for `go run`, usually one compile). "process tree" is
 // the largest sum of the resident sets of the command and all its descendants, sampled from
@@ -102,8 +105,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if tree > 0 {
 		treeText = mib(tree)
 	}
-	fmt.Fprintf(stderr, "runstat: %s: exit %d, wall %.1fs, peak RSS %s (largest process %s, process tree %s)%s\n",
-		*label, code, wall.Seconds(), mib(peak), mib(largest), treeText, cache)
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	fmt.Fprintf(stderr, "runstat: %s: exit %d, wall %.1fs, cpu %.1fs, peak RSS %s (largest process %s, process tree %s)%s\n",
+		*label, code, wall.Seconds(), cpu.Seconds(), mib(peak), mib(largest), treeText, cache)
 	if maxRSS > 0 && peak > uint64(maxRSS) {
 		fmt.Fprintf(stderr, "runstat: %s: peak RSS %s exceeds the bound %s\n", *label, mib(peak), mib(uint64(maxRSS)))
 		return 1

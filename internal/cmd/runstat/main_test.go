@@ -18,7 +18,7 @@ func TestRunstatReportsAndPassesTheExitStatus(t *testing.T) {
 	if code != 3 || stdout.String() != "hi\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
-	re := regexp.MustCompile(`^runstat: demo: exit 3, wall \d+\.\ds, peak RSS \d+ MiB \(largest process \d+ MiB, process tree (\d+ MiB|n/a)\)\n$`)
+	re := regexp.MustCompile(`^runstat: demo: exit 3, wall \d+\.\ds, cpu \d+\.\ds, peak RSS \d+ MiB \(largest process \d+ MiB, process tree (\d+ MiB|n/a)\)\n$`)
 	if !re.MatchString(stderr.String()) {
 		t.Errorf("report %q", stderr.String())
 	}
