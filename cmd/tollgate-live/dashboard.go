@@ -83,13 +83,13 @@ Then: tollgate-live load   (serves /metrics on %s)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&out, "out", "", "directory to write into (created if missing; existing files of the same names are replaced)")
+	f.StringVar(&out, "out", "", "`DIR` to write into (created if missing; existing files of the same names are replaced)")
 	_ = cmd.MarkFlagDirname("out")
-	f.StringVar(&promURL, "prometheus-url", "http://127.0.0.1:9090", "URL Grafana reaches Prometheus at")
-	f.StringArrayVar(&targets, "target", nil, "host:port Prometheus scrapes (repeatable; default "+dashboards.DefaultTarget+", where 'tollgate-live load' serves)")
+	f.StringVar(&promURL, "prometheus-url", "http://127.0.0.1:9090", "`URL` Grafana reaches Prometheus at")
+	f.StringArrayVar(&targets, "target", nil, "`HOST:PORT` Prometheus scrapes (repeatable; default "+dashboards.DefaultTarget+", where 'tollgate-live load' serves)")
 	f.StringVar(&job, "job", "tollgate", "Prometheus job name of the targets")
 	cli.DurationVar(f, &interval, "scrape-interval", 5*time.Second, cli.AtLeast(time.Second), "Prometheus scrape interval, in whole seconds")
-	f.StringVar(&dashPath, "dashboards-path", "", "the dashboards directory as Grafana sees it (default: the absolute path of DIR/dashboards)")
+	f.StringVar(&dashPath, "dashboards-path", "", "the dashboards directory as Grafana sees it, a `PATH` (default: the absolute path of DIR/dashboards)")
 	return cmd
 }
 

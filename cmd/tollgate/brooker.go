@@ -113,9 +113,9 @@ jitter kind.`,
 	}
 	o.register(cmd, "brooker.json, brooker.md, brooker.txt and the two figures (SVG and PNG)", "random seed (0: 1)")
 	f := cmd.Flags()
-	f.StringVar(&clients, "clients", "10..190", fmt.Sprintf("client counts: FROM..TO[/STEP] (step 10) or a comma-separated list (1 to %d)", maxBrookerClients))
+	f.StringVar(&clients, "clients", "10..190", fmt.Sprintf("client counts: `FROM..TO[/STEP]` (step 10) or a comma-separated list (1 to %d)", maxBrookerClients))
 	cli.IntVar(f, &runs, "runs", 100, cli.Between(1, 1_000_000), "runs per point, averaged")
-	f.StringVar(&jitters, "jitters", "none,equal,full,decorrelated", "jitter kinds to compare (none, equal, full, decorrelated)")
+	f.StringVar(&jitters, "jitters", "none,equal,full,decorrelated", "jitter kinds to compare, a comma-separated `LIST` of none, equal, full, decorrelated")
 	cli.IntVar(f, &parallel, "parallel", 0, cli.AtLeast(0), "points to compute at once (0: every core)")
 	return cmd
 }

@@ -141,6 +141,7 @@ func TestExitCodes(t *testing.T) {
 		{"replay parallel", []string{"replay", good, "--parallel", "-1"}, 2, []string{`"--parallel" flag: want >= 0`}},
 		{"replay input format", []string{"replay", good, "--input-format", "xml"}, 2, []string{`"--input-format" flag: want one of auto, jsonl`}},
 		{"replay no trace", []string{"replay"}, 2, []string{"want exactly one TRACE, got 0"}},
+		{"replay stdin", []string{"replay", "-"}, 2, []string{"give a file, not - (standard input)"}},
 		{"brooker parallel", []string{"brooker", "--parallel", "-1"}, 2, []string{`"--parallel" flag: want >= 0`}},
 		{"brooker runs", []string{"brooker", "--runs", "0"}, 2, []string{`"--runs" flag: want 1 to 1000000`}},
 		{"brooker clients", []string{"brooker", "--clients", "5..1"}, 2, []string{"--clients: want FROM..TO"}},

@@ -99,13 +99,13 @@ func newEmulateCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", "127.0.0.1:4599", "address to listen on (host:port; port 0 picks a free one)")
-	f.StringVar(&rulesPath, "rules", "", "limiter rules file (YAML or JSON) merged over the defaults: same-named rules replace defaults, others take precedence")
-	f.StringVar(&faultsPath, "faults", "", "fault schedule file (YAML): windows in which an API throttles everything or answers HTTP 500")
+	f.StringVar(&listen, "listen", "127.0.0.1:4599", "address to listen on, `HOST:PORT` (port 0 picks a free one)")
+	f.StringVar(&rulesPath, "rules", "", "limiter rules `FILE` (YAML or JSON) merged over the defaults: same-named rules replace defaults, others take precedence")
+	f.StringVar(&faultsPath, "faults", "", "fault schedule `FILE` (YAML): windows in which an API throttles everything or answers HTTP 500")
 	cli.DurationVar(f, &latency, "latency", 0, cli.AtLeast(time.Duration(0)), "latency added to every response")
 	cli.DurationVar(f, &jitter, "jitter", 0, cli.AtLeast(time.Duration(0)), "extra latency drawn uniformly from [0, jitter)")
 	cli.SeedVar(f, &seed, 0, "seed for jitter, request IDs, KMS nonces and data keys")
-	f.StringVar(&account, "account", emulator.DefaultAccount, "12-digit AWS account ID in ARNs and GetCallerIdentity")
+	f.StringVar(&account, "account", emulator.DefaultAccount, "12-digit AWS account `ID` in ARNs and GetCallerIdentity")
 	cli.DurationVar(f, &splitAfter, "split-after", server.DefaultSplitAfter, cli.Above(time.Duration(0)), "how long an S3 partition must be overloaded before a split is scheduled")
 	cli.DurationVar(f, &splitDelay, "split-delay", server.DefaultSplitDelay, cli.Above(time.Duration(0)), "how long a scheduled S3 partition split takes; SlowDown continues meanwhile")
 	f.BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen address (anyone who can reach it can use it)")

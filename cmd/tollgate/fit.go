@@ -101,9 +101,9 @@ usable, no rules file is written and the exit status is 3.`,
 	}
 	cli.FormatVar(cmd, &format, "the estimates")
 	f := cmd.Flags()
-	f.StringVar(&out, "out", "", "write rules.yaml and fit.json (the estimates) to this directory")
+	f.StringVar(&out, "out", "", "write rules.yaml and fit.json (the estimates) to directory `DIR`")
 	_ = cmd.MarkFlagDirname("out")
-	f.StringVar(&output, "output", "", "write the rules file here (default: standard output, unless --out)")
+	f.StringVar(&output, "output", "", "write the rules file to `FILE` (default: standard output, unless --out)")
 	cli.EnumVar(cmd, &inFormat, "input-format", trace.FormatAuto, trace.Formats, "trace format")
 	cli.DurationVar(f, &streakGap, "streak-gap", 2*time.Second, cli.Above(time.Duration(0)), "throttles further apart than this start a new saturated period")
 	cli.DurationVar(f, &idleGap, "idle-gap", time.Second, cli.Above(time.Duration(0)), "an API idle this long starts a burst window")

@@ -97,10 +97,10 @@ status is 3.`,
 	cli.FormatVar(cmd, &format, "the import report")
 	f := cmd.Flags()
 	cli.EnumVar(cmd, &inFormat, "input-format", trace.FormatAuto, trace.Formats, "input format")
-	f.StringVar(&out, "out", "", "write trace.jsonl and import.json (the report) to this directory")
+	f.StringVar(&out, "out", "", "write trace.jsonl and import.json (the report) to directory `DIR`")
 	_ = cmd.MarkFlagDirname("out")
-	f.StringVar(&output, "output", "", "write the trace to this file (default: standard output, unless --out)")
-	f.StringVar(&tmp, "tmpdir", "", "directory for the sort's temporary files (default: the system's)")
+	f.StringVar(&output, "output", "", "write the trace to `FILE` (default: standard output, unless --out)")
+	f.StringVar(&tmp, "tmpdir", "", "`DIR` for the sort's temporary files (default: the system's)")
 	_ = cmd.MarkFlagDirname("tmpdir")
 	return cmd
 }

@@ -25,7 +25,7 @@ type reportFlags struct {
 
 func (o *reportFlags) register(cmd *cobra.Command, outWhat, seedUsage string) {
 	cli.FormatVar(cmd, &o.format, "the report printed on standard output")
-	cmd.Flags().StringVar(&o.out, "out", "", "also write "+outWhat+" to this directory (created if missing; files are replaced whole, never partly)")
+	cmd.Flags().StringVar(&o.out, "out", "", "also write "+outWhat+" to directory `DIR` (created if missing; files are replaced whole, never partly)")
 	_ = cmd.MarkFlagDirname("out")
 	cli.SeedVar(cmd.Flags(), &o.seed, 0, seedUsage)
 }

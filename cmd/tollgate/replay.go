@@ -27,10 +27,10 @@ func newReplayCommand() *cobra.Command {
 		Use:   "replay TRACE",
 		Short: "replay a trace's requests through retry strategies in virtual time",
 		Long: `Replays every request of TRACE (native JSON Lines or CSV, an S3 server access log or a
-CloudTrail log; gzip is fine; - for standard input is not accepted, the trace is read once per
-strategy) at its timestamp through each strategy, against a server whose buckets are fitted
-from the trace (see 'tollgate fit') unless --rules is given. The trace is streamed, never
-loaded whole. A record's outcome in the trace is not used: the server model decides.
+CloudTrail log; gzip is fine; not standard input: the trace is read once per strategy) at its
+timestamp through each strategy, against a server whose buckets are fitted from the trace (see
+'tollgate fit') unless --rules is given. The trace is streamed, never loaded whole. A record's
+outcome in the trace is not used: the server model decides.
 
 A trace in which no record is usable (wrong --input-format, only malformed lines) exits with
 status 3 and prints no report.`,
@@ -40,6 +40,9 @@ status 3 and prints no report.`,
 		Args: cli.ExactArgs(1, "TRACE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
+			if path == "-" {
+				return cli.Usagef("replay reads TRACE once per strategy: give a file, not - (standard input)")
+			}
 			list, err := simulate.ParseStrategies(strategies, simulate.StrategyOptions{})
 			if err != nil {
 				return cli.Usagef("--strategies: %v", strings.TrimPrefix(err.Error(), "simulate: "))
@@ -86,10 +89,10 @@ status 3 and prints no report.`,
 	o.register(cmd, "report.json, report.md, report.txt and plots (goodput, throttles, latency CDF; SVG and PNG)",
 		"seed of the strategies' random draws (0: 1)")
 	f := cmd.Flags()
-	f.StringVar(&strategies, "strategies", "all", "comma-separated strategies to compare ("+strings.Join(simulate.StrategyNames(), ", ")+", or all)")
+	f.StringVar(&strategies, "strategies", "all", "comma-separated `LIST` of strategies to compare ("+strings.Join(simulate.StrategyNames(), ", ")+", or all)")
 	_ = cmd.RegisterFlagCompletionFunc("strategies", completeStrategies)
-	f.StringVar(&rulesFile, "rules", "", "the server's buckets: a limiter rules file, e.g. from 'tollgate fit' (default: fitted from the trace)")
-	f.StringVar(&tollgateRules, "tollgate-rules", "", "the tollgate strategy's limiter rules (default: the server's)")
+	f.StringVar(&rulesFile, "rules", "", "the server's buckets: a limiter rules `FILE`, e.g. from 'tollgate fit' (default: fitted from the trace)")
+	f.StringVar(&tollgateRules, "tollgate-rules", "", "the tollgate strategy's limiter rules `FILE` (default: the server's)")
 	cli.EnumVar(cmd, &inFormat, "input-format", trace.FormatAuto, trace.Formats, "trace format")
 	cli.DurationVar(f, &rtt, "rtt", 20*time.Millisecond, cli.Above(time.Duration(0)), "network round trip of each attempt")
 	cli.DurationVar(f, &timeout, "timeout", 0, cli.AtLeast(time.Duration(0)), "each call's deadline after it starts (0: none)")

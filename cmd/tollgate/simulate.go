@@ -110,7 +110,7 @@ Strategies: ` + strings.Join(simulate.StrategyNames(), ", ") + `.`,
 		"random seed (0: the scenario's own)")
 	f := cmd.Flags()
 	cli.IntVar(f, &runs, "runs", 0, cli.AtLeast(0), "seeds to run per strategy, summed (0: the scenario's)")
-	f.StringVar(&strategies, "strategies", "", "comma-separated strategies to compare (default: the scenario's; known: "+strings.Join(simulate.StrategyNames(), ", ")+", or all)")
+	f.StringVar(&strategies, "strategies", "", "comma-separated `LIST` of strategies to compare (default: the scenario's; known: "+strings.Join(simulate.StrategyNames(), ", ")+", or all)")
 	_ = cmd.RegisterFlagCompletionFunc("strategies", completeStrategies)
 	cli.IntVar(f, &parallel, "parallel", 0, cli.AtLeast(0), "runs to execute at once (0: every core)")
 	f.BoolVar(&show, "print-scenario", false, "print the scenario's YAML and exit")
