@@ -3,11 +3,11 @@
 -- operations in the same order (a test runs both and compares them bit for bit).
 --
 -- KEYS[1]  bucket hash  {r, b, p, t, c, e}: rate, burst, pool, stamp (µs), created (µs), epoch
--- KEYS[2]  leases hash  process id -> "share burst expires seq reqid demand level live"
+-- KEYS[2]  leases hash  process id -> "share burst expires seq reqid demand level live seen"
 -- Both keys carry the same hash tag, so they live in one Redis Cluster slot.
 --
 -- ARGV: client, reqid, seq, epoch, demand, level, unbacked, rate, burst, minburst, ttl (µs),
---       release (0/1), now (µs; 0 = the server's TIME)
+--       release (0/1), now (µs; 0 = the server's TIME), overflow
 -- Reply: {seq, epoch, share, burst, level, ttl, live, pool, lost, replayed}, all strings.
 
 local function fmt(x) return string.format('%.17g', x) end
@@ -28,6 +28,7 @@ local minburst = tonumber(ARGV[10])
 local ttl = tonumber(ARGV[11])
 local release = ARGV[12] == '1'
 local now = tonumber(ARGV[13])
+local overflow = tonumber(ARGV[14])
 if now == 0 then
   local tm = redis.call('TIME')
   now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
@@ -57,7 +58,7 @@ for i = 1, #flat, 2 do
   local f = {}
   for w in string.gmatch(flat[i + 1], '%S+') do f[#f + 1] = tonumber(w) end
   recs[flat[i]] = {share = f[1], burst = f[2], expires = f[3], seq = f[4], reqid = f[5],
-    demand = f[6], level = f[7], live = f[8]}
+    demand = f[6], level = f[7], live = f[8], seen = f[9]}
 end
 
 local rec = recs[client]
@@ -119,11 +120,16 @@ for id, r in pairs(recs) do
   end
 end
 
-local ids = {}
+-- Processes holding a live lease, and those that asked within a lease length: all claim a share.
+local ids, claimants = {}, {}
 for id, r in pairs(recs) do
-  if id ~= client and r.expires > now then ids[#ids + 1] = id end
+  if id ~= client then
+    if r.expires > now then ids[#ids + 1] = id end
+    if r.expires > now or r.seen + ttl > now then claimants[#claimants + 1] = id end
+  end
 end
 table.sort(ids)
+table.sort(claimants)
 local held, bheld = 0, 0
 for _, id in ipairs(ids) do
   held = held + recs[id].share
@@ -133,7 +139,7 @@ end
 -- Max-min fair share of the rate by demand (fairShares in share.go, line for line).
 local function fair_share()
   local claims = {}
-  for _, id in ipairs(ids) do claims[#claims + 1] = {id = id, d = recs[id].demand} end
+  for _, id in ipairs(claimants) do claims[#claims + 1] = {id = id, d = recs[id].demand} end
   claims[#claims + 1] = {id = client, d = demand}
   local n = #claims
   if rate <= 0 then return 0 end
@@ -167,7 +173,7 @@ if not release then
 end
 
 local level = min(qlevel, lburst)
-pool = pool + (qlevel - level)
+pool = pool + (qlevel - level + max(overflow, 0))
 if unbacked > 0 then
   local pay = min(unbacked, max(pool, 0))
   pool = pool - pay
@@ -193,7 +199,7 @@ local seq = qseq + 1
 if rec and rec.seq >= seq then seq = rec.seq + 1 end
 
 redis.call('HSET', KEYS[2], client, table.concat({fmt(share), fmt(lburst), int(expires), int(seq),
-  int(reqid), fmt(demand), fmt(level), int(live)}, ' '))
+  int(reqid), fmt(demand), fmt(level), int(live), int(now)}, ' '))
 redis.call('HSET', KEYS[1], 'r', fmt(rate), 'b', fmt(burst), 'p', fmt(pool), 't', int(now),
   'c', int(created), 'e', epoch)
 local idle = math.ceil(idle_expiry(ttl, rate, burst) / 1000)

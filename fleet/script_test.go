@@ -49,6 +49,9 @@ func TestScriptEqualsModel(t *testing.T) {
 					if rng.IntN(8) == 0 {
 						q.Unbacked = rng.Float64() * 10
 					}
+					if rng.IntN(4) == 0 {
+						q.Overflow = rng.Float64() * 5
+					}
 					if rng.IntN(30) == 0 {
 						q.Rate = rate * (0.5 + rng.Float64()) // the learned rate moved
 					}

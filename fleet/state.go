@@ -41,6 +41,7 @@ type Record struct {
 	Demand  float64 // tokens per second the process asked for
 	Level   float64 // tokens the process held when the lease was granted
 	Live    int     // processes holding a lease after the grant, this one included
+	Seen    int64   // µs: the process's latest request
 }
 
 // Request asks the store for a new lease on a bucket; it also settles the process's previous
@@ -59,6 +60,9 @@ type Request struct {
 	// Unbacked is what the process spent since its last lease without one (fallback while the
 	// store was unreachable). The store charges it to the pool, or to the process's new lease.
 	Unbacked float64
+	// Overflow is the refill the process's local bucket could not hold since its last renewal
+	// (the bucket was full): share it did not use, which the store puts back in the pool.
+	Overflow float64
 	Rate     float64 // the bucket's rate, tokens per second (> 0)
 	Burst    float64 // the bucket's burst, tokens (> 0)
 	MinBurst float64 // tokens one call takes: a lease whose burst is smaller is useless
@@ -146,24 +150,32 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		}
 	}
 
-	// The other processes holding a live lease, in id order (the order of every sum).
-	ids := make([]string, 0, len(st.Clients))
+	// The other processes holding a live lease, and those that asked within a lease length
+	// (with or without getting one): they all claim a share. Sums run in id order.
+	var held, claimants []string
 	for id, r := range st.Clients {
-		if id != q.Client && r.Expires > now {
-			ids = append(ids, id)
+		if id == q.Client {
+			continue
+		}
+		if r.Expires > now {
+			held = append(held, id)
+		}
+		if r.Expires > now || r.Seen+q.TTL > now {
+			claimants = append(claimants, id)
 		}
 	}
-	slices.Sort(ids)
+	slices.Sort(held)
+	slices.Sort(claimants)
 	sharesHeld, burstHeld := 0.0, 0.0
-	for _, id := range ids {
+	for _, id := range held {
 		sharesHeld += st.Clients[id].Share
 		burstHeld += st.Clients[id].Burst
 	}
 
 	share, burst := 0.0, 0.0
 	if !q.Release {
-		claims := make([]claim, 0, len(ids)+1)
-		for _, id := range ids {
+		claims := make([]claim, 0, len(claimants)+1)
+		for _, id := range claimants {
 			claims = append(claims, claim{id, st.Clients[id].Demand})
 		}
 		claims = append(claims, claim{q.Client, q.Demand})
@@ -177,9 +189,10 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		}
 	}
 
-	// Settle the previous lease: tokens above the new burst go back to the pool.
+	// Settle the previous lease: tokens above the new burst, and the share the process could
+	// not use, go back to the pool.
 	level := min(q.Level, burst)
-	st.Pool += q.Level - level
+	st.Pool += q.Level - level + max(q.Overflow, 0)
 	// Spending without a lease is paid from the pool if it can, else it is the process's debt.
 	if q.Unbacked > 0 {
 		pay := min(q.Unbacked, max(st.Pool, 0))
@@ -199,7 +212,7 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	}
 	st.Pool = min(st.Pool, st.Burst-burstHeld-burst)
 
-	live := len(ids)
+	live := len(held)
 	expires := now
 	if share > 0 {
 		live++
@@ -210,7 +223,7 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		seq = rec.Seq + 1
 	}
 	st.Clients[q.Client] = &Record{Share: share, Burst: burst, Expires: expires, Seq: seq,
-		ReqID: q.ReqID, Demand: q.Demand, Level: level, Live: live}
+		ReqID: q.ReqID, Demand: q.Demand, Level: level, Live: live, Seen: now}
 	return st, Reply{Seq: seq, Epoch: st.Epoch, Share: share, Burst: burst, Level: level,
 		TTL: expires - now, Live: live, Pool: st.Pool, Lost: lost}
 }
