@@ -14,7 +14,7 @@ import (
 // An admission it has no token for is one AWS would throttle: fleet over-admission.
 type refBucket struct {
 	rate, burst, level float64
-	t               time.Time
+	t                  time.Time
 }
 
 func (b *refBucket) take(t time.Time) bool {
