@@ -149,23 +149,26 @@ type Account struct {
 	share   float64   // tokens per second, under the lease
 	burst   float64   // local bucket capacity, under the lease
 	expires time.Time // local end of the lease: its TTL counted from when the request left
+	granted time.Time // when the lease's request left (the lease's local start)
 	live    int       // processes holding a lease at the last renewal
 
 	level float64   // local bucket: tokens (negative: reserved ahead)
 	stamp time.Time // level is as of stamp
 
-	pending      bool
-	sentAt       time.Time
-	sentMode     Mode
-	sentLevel    float64
-	sentUnbacked float64
+	pending       bool
+	sentAt        time.Time
+	sentMode      Mode
+	sentLevel     float64
+	sentUnbacked  float64
+	sentAllowance float64
 
-	unbacked float64   // spent without a lease since the last one
-	overflow float64   // lease refill lost to a full local bucket since the last renewal
-	retryAt  time.Time // no share: do not ask again before
-	short    bool      // a call found the lease short since the last renewal
-	used     bool      // a call since the last renewal
-	dem      demand
+	unbacked  float64   // spent without a lease since the last one
+	allowance float64   // what the fallback share accrued meanwhile
+	overflow  float64   // lease refill lost to a full local bucket since the last renewal
+	retryAt   time.Time // no share: do not ask again before
+	short     bool      // a call found the lease short since the last renewal
+	used      bool      // a call since the last renewal
+	dem       demand
 }
 
 // NewAccount returns the account of process client (unique in the fleet) on a bucket of shape
@@ -235,7 +238,9 @@ func (a *Account) advance(now time.Time) time.Time {
 		}
 	case Fallback:
 		r, b := a.fallbackShape()
-		a.level = refill(a.level, r*now.Sub(a.stamp).Seconds(), b)
+		add := r * now.Sub(a.stamp).Seconds()
+		a.level = refill(a.level, add, b)
+		a.allowance += add
 	}
 	a.stamp = now
 	return now
@@ -337,8 +342,8 @@ func (a *Account) RenewDue(now time.Time) bool {
 	if !a.used {
 		return false
 	}
-	left := a.expires.Sub(now)
-	return left <= ttl/2 || (a.short && ttl-left >= ttl/8)
+	length, elapsed := a.expires.Sub(a.granted), now.Sub(a.granted)
+	return elapsed >= length/2 || (a.short && elapsed >= min(length, ttl)/8)
 }
 
 // Begin starts a renewal at now and returns the request to send. Until Complete or Fail, the
@@ -347,14 +352,22 @@ func (a *Account) Begin(now time.Time) Request {
 	now = a.advance(now)
 	a.reqID++
 	q := Request{Client: a.client, ReqID: a.reqID, Seq: a.seq, Epoch: a.epoch,
-		Demand: a.dem.rate(now, a.pol.ttl()) * demandHeadroom, Unbacked: a.unbacked,
+		Demand: a.dem.rate(now, a.pol.ttl()) * demandHeadroom, Unbacked: a.unbacked, Allowance: a.allowance, Fleet: a.live,
 		Rate: a.spec.Rate, Burst: a.spec.Burst, MinBurst: a.spec.cost(), TTL: a.pol.ttl().Microseconds()}
-	if a.mode == Leased {
+	switch a.mode {
+	case Leased:
 		q.Level, q.Overflow = a.level, a.overflow
+	case Fallback:
+		// Calls reserved ahead in fallback are not sent yet: the new lease carries them as
+		// its debt (Level), and only what is due now counts as spent without a lease.
+		queued := max(-a.level, 0)
+		q.Level = -queued
+		q.Unbacked = max(a.unbacked-queued, 0)
 	}
 	a.overflow = 0
 	a.pending, a.sentAt, a.sentMode, a.sentLevel = true, now, a.mode, a.level
 	a.sentUnbacked, a.unbacked = a.unbacked, 0
+	a.sentAllowance, a.allowance = a.allowance, 0
 	a.short, a.used = false, false
 	return q
 }
@@ -375,17 +388,23 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 	if a.sentMode == Leased && a.mode != Fallback {
 		spentInFlight = a.sentLevel - a.level
 	}
-	a.seq, a.epoch, a.live, a.sentUnbacked = r.Seq, r.Epoch, r.Live, 0
+	a.seq, a.epoch, a.sentUnbacked, a.sentAllowance = r.Seq, r.Epoch, 0, 0
+	if r.Lost {
+		// The store forgot the other processes; this one has not.
+		a.live = max(a.live, r.Live)
+	} else {
+		a.live = r.Live
+	}
 	if r.Share <= 0 {
 		// No share for now: ask again after a while, and leave the place to the processes that
 		// hold the bucket (their renewals give this one's demand its share).
 		a.mode, a.share, a.burst = NoLease, 0, 0
 		a.level = min(a.level, 0)
-		a.retryAt = now.Add(a.pol.ttl() / 4)
+		a.retryAt = now.Add(a.pol.ttl() / 8)
 		return
 	}
 	a.mode, a.share, a.burst = Leased, r.Share, r.Burst
-	a.expires = a.sentAt.Add(time.Duration(r.TTL) * time.Microsecond)
+	a.granted, a.expires = a.sentAt, a.sentAt.Add(time.Duration(r.TTL)*time.Microsecond)
 	a.level = r.Level - spentInFlight
 	a.retryAt = time.Time{}
 }
@@ -402,9 +421,12 @@ func (a *Account) Fail(now time.Time, reqID uint64) {
 	now = a.advance(now)
 	a.pending = false
 	a.unbacked += a.sentUnbacked
-	a.sentUnbacked = 0
+	a.allowance += a.sentAllowance
+	a.sentUnbacked, a.sentAllowance = 0, 0
 	if a.sentMode == Leased && a.mode != Fallback {
 		a.unbacked += max(a.sentLevel-a.level, 0)
+		// The lease is void: the calls it had reserved ahead are spent without one.
+		a.unbacked += max(-a.level, 0)
 	}
 	a.enterFallback(now)
 }

@@ -26,7 +26,7 @@ func runScript(ctx context.Context, rdb redis.Scripter, k [2]string, q *Request,
 		release = "1"
 	}
 	args := []any{q.Client, q.ReqID, q.Seq, q.Epoch, fmtFloat(q.Demand), fmtFloat(q.Level),
-		fmtFloat(q.Unbacked), fmtFloat(q.Rate), fmtFloat(q.Burst), fmtFloat(q.MinBurst), q.TTL, release, now, fmtFloat(q.Overflow)}
+		fmtFloat(q.Unbacked), fmtFloat(q.Rate), fmtFloat(q.Burst), fmtFloat(q.MinBurst), q.TTL, release, now, fmtFloat(q.Overflow), fmtFloat(q.Allowance), q.Fleet}
 	v, err := leaseScript.Run(ctx, rdb, k[:], args...).StringSlice()
 	if err != nil {
 		return Reply{}, err

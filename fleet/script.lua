@@ -7,7 +7,7 @@
 -- Both keys carry the same hash tag, so they live in one Redis Cluster slot.
 --
 -- ARGV: client, reqid, seq, epoch, demand, level, unbacked, rate, burst, minburst, ttl (µs),
---       release (0/1), now (µs; 0 = the server's TIME), overflow
+--       release (0/1), now (µs; 0 = the server's TIME), overflow, allowance, fleet
 -- Reply: {seq, epoch, share, burst, level, ttl, live, pool, lost, replayed}, all strings.
 
 local function fmt(x) return string.format('%.17g', x) end
@@ -29,6 +29,8 @@ local ttl = tonumber(ARGV[11])
 local release = ARGV[12] == '1'
 local now = tonumber(ARGV[13])
 local overflow = tonumber(ARGV[14])
+local allowance = tonumber(ARGV[15])
+local fleet = tonumber(ARGV[16])
 if now == 0 then
   local tm = redis.call('TIME')
   now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
@@ -140,6 +142,9 @@ end
 local function fair_share()
   local claims = {}
   for _, id in ipairs(claimants) do claims[#claims + 1] = {id = id, d = recs[id].demand} end
+  if now - created < keep then
+    while #claims < fleet - 1 do claims[#claims + 1] = {id = '', d = rate} end
+  end
   claims[#claims + 1] = {id = client, d = demand}
   local n = #claims
   if rate <= 0 then return 0 end
@@ -174,6 +179,7 @@ end
 
 local level = min(qlevel, lburst)
 pool = pool + (qlevel - level + max(overflow, 0))
+if lost then unbacked = max(unbacked - allowance, 0) end
 if unbacked > 0 then
   local pay = min(unbacked, max(pool, 0))
   pool = pool - pay
@@ -190,10 +196,9 @@ if level < lburst and pool > 0 then
 end
 pool = min(pool, burst - bheld - lburst)
 
-local live, expires = #ids, now
+local live, expires = #claimants + 1, now
 if share > 0 then
-  live = live + 1
-  expires = now + ttl
+  if qseq == 0 or lost then expires = now + math.floor(ttl / 4) else expires = now + ttl end
 end
 local seq = qseq + 1
 if rec and rec.seq >= seq then seq = rec.seq + 1 end

@@ -48,7 +48,12 @@ func TestScriptEqualsModel(t *testing.T) {
 						Rate: rate, Burst: burst, MinBurst: 1, TTL: 2_000_000, Release: rng.IntN(20) == 0}
 					if rng.IntN(8) == 0 {
 						q.Unbacked = rng.Float64() * 10
+						q.Allowance = rng.Float64() * 10
 					}
+					if rng.IntN(40) == 0 {
+						q.Epoch = "1" // an incarnation the store never had: it lost the bucket
+					}
+					q.Fleet = rng.IntN(procs + 3)
 					if rng.IntN(4) == 0 {
 						q.Overflow = rng.Float64() * 5
 					}

@@ -40,7 +40,7 @@ type Record struct {
 	ReqID   uint64  // the request that made this lease (a duplicate gets the same answer)
 	Demand  float64 // tokens per second the process asked for
 	Level   float64 // tokens the process held when the lease was granted
-	Live    int     // processes holding a lease after the grant, this one included
+	Live    int     // processes sharing the bucket at the grant (see Reply.Live)
 	Seen    int64   // µs: the process's latest request
 }
 
@@ -60,9 +60,18 @@ type Request struct {
 	// Unbacked is what the process spent since its last lease without one (fallback while the
 	// store was unreachable). The store charges it to the pool, or to the process's new lease.
 	Unbacked float64
+	// Allowance is the part of Unbacked the process's fallback share allowed: its part of the
+	// bucket's refill while it could not reach the store. When the store has lost the bucket
+	// (and rebuilt it with an empty pool, not knowing that refill) only the excess is charged.
+	Allowance float64
 	// Overflow is the refill the process's local bucket could not hold since its last renewal
 	// (the bucket was full): share it did not use, which the store puts back in the pool.
 	Overflow float64
+	// Fleet is how many processes this one believes share the bucket (Reply.Live of its last
+	// lease; 0: it does not know). A bucket younger than a few lease lengths — rebuilt after a
+	// loss — has not yet heard from every process (some are still falling back); it counts
+	// the ones it has not heard from as claiming an equal share.
+	Fleet    int
 	Rate     float64 // the bucket's rate, tokens per second (> 0)
 	Burst    float64 // the bucket's burst, tokens (> 0)
 	MinBurst float64 // tokens one call takes: a lease whose burst is smaller is useless
@@ -78,8 +87,10 @@ type Reply struct {
 	Burst float64 // the local bucket's capacity
 	Level float64 // tokens the process holds now (its previous level, capped, plus a top-up)
 	TTL   int64   // µs until the lease ends, from the store's now
-	Live  int     // processes holding a lease, this one included
-	Pool  float64 // tokens left in the pool
+	// Live is the processes sharing the bucket: those holding a lease or that asked for one
+	// within a lease length, this one included. A process falls back to 1/Live of the bucket.
+	Live int
+	Pool float64 // tokens left in the pool
 	// Lost reports that the store had lost the bucket (a restart without persistence, a
 	// failover to a stale replica): the bucket was rebuilt with an empty pool.
 	Lost bool
@@ -178,6 +189,11 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		for _, id := range claimants {
 			claims = append(claims, claim{id, st.Clients[id].Demand})
 		}
+		if now-st.Created < keep {
+			for len(claims) < q.Fleet-1 {
+				claims = append(claims, claim{"", st.Rate}) // a process not heard from yet
+			}
+		}
 		claims = append(claims, claim{q.Client, q.Demand})
 		fair := fairShares(st.Rate, claims)[len(claims)-1]
 		share = max(min(fair, st.Rate-sharesHeld), 0)
@@ -194,10 +210,14 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	level := min(q.Level, burst)
 	st.Pool += q.Level - level + max(q.Overflow, 0)
 	// Spending without a lease is paid from the pool if it can, else it is the process's debt.
-	if q.Unbacked > 0 {
-		pay := min(q.Unbacked, max(st.Pool, 0))
+	unbacked := q.Unbacked
+	if lost {
+		unbacked = max(unbacked-q.Allowance, 0)
+	}
+	if unbacked > 0 {
+		pay := min(unbacked, max(st.Pool, 0))
 		st.Pool -= pay
-		level -= q.Unbacked - pay
+		level -= unbacked - pay
 	}
 	if share == 0 {
 		// No lease: a debt the process cannot carry goes to the pool.
@@ -212,11 +232,17 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	}
 	st.Pool = min(st.Pool, st.Burst-burstHeld-burst)
 
-	live := len(held)
+	live := len(claimants) + 1
 	expires := now
 	if share > 0 {
-		live++
-		expires = now + q.TTL
+		// A first lease is short, and so is the first after the store lost the bucket: the
+		// process's demand has little history, or the store has forgotten the others, who
+		// may be coming back; it renews soon with a better picture.
+		ttl := q.TTL
+		if q.Seq == 0 || lost {
+			ttl = q.TTL / 4
+		}
+		expires = now + ttl
 	}
 	seq := q.Seq + 1
 	if rec != nil && rec.Seq >= seq {
