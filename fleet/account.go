@@ -413,7 +413,10 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 // The store may or may not have applied it, so the process assumes the worst of both: the
 // tokens it reported may be back in the pool (it spends none of them), and what it spent
 // meanwhile, like what it had reported unbacked, is unbacked until the store has heard of it.
-// The account falls back. A failure of a request other than the one in flight is ignored.
+// Calls it had reserved ahead stay reserved: the old lease backs them if the request was lost,
+// the new one carries them if it was applied. A leased account is left without a lease (its
+// next call asks again, and the driver falls back if that fails too); an account in fallback
+// stays in fallback. A failure of a request other than the one in flight is ignored.
 func (a *Account) Fail(now time.Time, reqID uint64) {
 	if !a.pending || reqID != a.reqID {
 		return
@@ -423,12 +426,14 @@ func (a *Account) Fail(now time.Time, reqID uint64) {
 	a.unbacked += a.sentUnbacked
 	a.allowance += a.sentAllowance
 	a.sentUnbacked, a.sentAllowance = 0, 0
-	if a.sentMode == Leased && a.mode != Fallback {
-		a.unbacked += max(a.sentLevel-a.level, 0)
-		// The lease is void: the calls it had reserved ahead are spent without one.
-		a.unbacked += max(-a.level, 0)
+	if a.sentMode == Fallback {
+		return
 	}
-	a.enterFallback(now)
+	if a.mode == Leased {
+		a.unbacked += max(a.sentLevel-a.level, 0)
+	}
+	a.mode, a.share, a.burst = NoLease, 0, 0
+	a.level = min(a.level, 0)
 }
 
 // Fallback puts the account in fallback at now (the driver's breaker is open): it keeps a

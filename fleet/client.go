@@ -77,6 +77,7 @@ type bucket struct {
 	done          chan struct{} // closed when the renewal in flight ends; nil when none
 	inFallback    bool
 	fallbackSince time.Time
+	lastFailure   string // "timeout" or "error": why the latest store call failed
 }
 
 // New returns a Client that keeps shared buckets in rdb (a *redis.Client, *redis.ClusterClient,
@@ -148,7 +149,8 @@ func (c *Client) bucket(id BucketID, spec Spec) *bucket {
 	if b = c.buckets[id]; b == nil {
 		b = &bucket{id: id, keys: keys(c.opt.Prefix, id), spec: spec,
 			acct: NewAccount(c.opt.ClientID, spec, c.opt.Policy),
-			br:   breaker{threshold: c.opt.FailureThreshold, cooldown: c.opt.Cooldown, maxCooldown: c.opt.MaxCooldown}}
+			br:          breaker{threshold: c.opt.FailureThreshold, cooldown: c.opt.Cooldown, maxCooldown: c.opt.MaxCooldown},
+			lastFailure: "breaker_open"}
 		c.buckets[id] = b
 	}
 	return b
@@ -205,19 +207,22 @@ func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWai
 	}
 	d := b.acct.take(now, n, maxWait, true)
 	if d.NeedLease {
-		if b.done == nil && !b.br.allow(now) {
-			b.acct.Fallback(now)
-			if e, ok := c.enterFallback(b, now, "breaker_open", 0); ok {
-				evs[ne], ne = e, ne+1
-			}
-		} else {
+		if b.done != nil || b.br.allow(now) {
 			done := c.renew(b, now)
 			b.mu.Unlock()
 			<-done // the renewal ends within Options.Timeout
 			b.mu.Lock()
+			d = b.acct.take(now, n, maxWait, false)
 		}
-		d = b.acct.take(now, n, maxWait, false)
-		if d.NeedLease { // another process's renewal started meanwhile and is in flight
+		if d.NeedLease && b.done == nil {
+			// The store did not answer (or the breaker is open): fall back.
+			b.acct.Fallback(now)
+			if e, ok := c.enterFallback(b, now, b.lastFailure, 0); ok {
+				evs[ne], ne = e, ne+1
+			}
+			d = b.acct.take(now, n, maxWait, false)
+		}
+		if d.NeedLease { // another renewal started meanwhile and is in flight
 			d = Decision{Reason: RefusedShare}
 		}
 	}
@@ -301,15 +306,14 @@ func (c *Client) runRenewal(b *bucket, q Request, done chan struct{}) {
 	} else {
 		b.br.failure(end)
 		b.acct.Fail(end, q.ReqID)
-		reason := "error"
+		b.lastFailure = "error"
 		if errors.Is(err, context.DeadlineExceeded) {
-			reason = "timeout"
+			b.lastFailure = "timeout"
 		}
-		if e, ok := c.enterFallback(b, end, reason, end.Sub(start)); ok {
-			evs[ne], ne = e, ne+1
-			c.log.Warn("fleet: store unreachable; falling back to a local share",
-				"bucket", b.id.String(), "reason", reason, "err", err, "fallback_rate", e.Value, "fail_closed", c.opt.Policy.FailClosed)
+		if b.br.open {
+			b.lastFailure = "breaker_open"
 		}
+		c.log.Debug("fleet: lease renewal failed", "bucket", b.id.String(), "err", err)
 	}
 	b.done = nil
 	b.mu.Unlock()
@@ -327,6 +331,8 @@ func (c *Client) enterFallback(b *bucket, now time.Time, reason string, took tim
 	e := c.event(event.StoreFallback, b, now)
 	e.Reason, e.Duration = reason, took
 	e.Value, e.Capacity = b.acct.fallbackShape()
+	c.log.Warn("fleet: store unreachable; falling back to a local share",
+		"bucket", b.id.String(), "reason", reason, "fallback_rate", e.Value, "fail_closed", c.opt.Policy.FailClosed)
 	return e, true
 }
 

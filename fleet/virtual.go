@@ -26,6 +26,8 @@ type vbucket struct {
 	ticket     *Ticket
 	reqID      uint64
 	inFallback bool
+	syncing    bool // a call waits for the renewal in flight
+	failedSync bool // that renewal failed: the waiting call falls back
 }
 
 // NewProcess returns process id of a fleet sharing store, with the lease policy pol and the
@@ -58,18 +60,18 @@ func (p *Process) Reserve(now time.Time, id BucketID, spec Spec, n float64, maxW
 	p.poll(now, b)
 	d = b.acct.take(now, n, maxWait, true)
 	if d.NeedLease {
-		if b.ticket == nil {
-			if !b.br.allow(now) {
-				b.acct.Fallback(now)
-				p.fallback(b)
-				d = b.acct.take(now, n, maxWait, false)
-			} else {
-				p.send(now, id, b)
-			}
+		if b.ticket == nil && b.br.allow(now) && !b.failedSync {
+			p.send(now, id, b)
+			b.syncing = true
 		}
 		if b.ticket != nil {
 			return Decision{NeedLease: true}, max(p.store.DoneAt(b.ticket, p.timeout).Sub(now), time.Nanosecond)
 		}
+		// The store did not answer (or the breaker is open): fall back.
+		b.failedSync = false
+		b.acct.Fallback(now)
+		p.fallback(b)
+		d = b.acct.take(now, n, maxWait, false)
 	}
 	if b.ticket == nil && b.acct.RenewDue(now) && b.br.allow(now) {
 		p.send(now, id, b)
@@ -109,10 +111,12 @@ func (p *Process) poll(now time.Time, b *vbucket) {
 	}
 	done := p.store.DoneAt(b.ticket, p.timeout)
 	b.ticket = nil
+	syncing := b.syncing
+	b.syncing = false
 	if err != nil {
 		b.br.failure(done)
 		b.acct.Fail(done, b.reqID)
-		p.fallback(b)
+		b.failedSync = syncing
 		return
 	}
 	b.br.success()
