@@ -148,7 +148,7 @@ func (c *Client) bucket(id BucketID, spec Spec) *bucket {
 	defer c.mu.Unlock()
 	if b = c.buckets[id]; b == nil {
 		b = &bucket{id: id, keys: keys(c.opt.Prefix, id), spec: spec,
-			acct: NewAccount(c.opt.ClientID, spec, c.opt.Policy),
+			acct:        NewAccount(c.opt.ClientID, spec, c.opt.Policy),
 			br:          breaker{threshold: c.opt.FailureThreshold, cooldown: c.opt.Cooldown, maxCooldown: c.opt.MaxCooldown},
 			lastFailure: "breaker_open"}
 		c.buckets[id] = b
