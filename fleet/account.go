@@ -135,8 +135,10 @@ func (m Mode) String() string {
 //
 // The local bucket refills at the lease's share up to its burst until the lease ends; a call
 // takes tokens now, or reserves them ahead (the level goes negative) if they will have refilled
-// before the lease ends. While a renewal is in flight the bucket does not refill: the store may
-// already have replaced the lease, and only what the process held is sure.
+// before the lease ends. While a renewal is in flight the bucket goes on refilling at the old
+// share; if the new lease's share is smaller, the difference over the whole round trip is taken
+// back when the answer comes (as if the store had switched leases the moment the request left),
+// so the process never counts more than the store does.
 type Account struct {
 	client string
 	spec   Spec
@@ -156,6 +158,8 @@ type Account struct {
 	stamp time.Time // level is as of stamp
 
 	pending       bool
+	pendingRefill float64 // refill under the lease while the renewal is in flight
+	pendingSpent  float64 // tokens taken while the renewal is in flight
 	sentAt        time.Time
 	sentMode      Mode
 	sentLevel     float64
@@ -226,11 +230,15 @@ func (a *Account) advance(now time.Time) time.Time {
 		if a.expires.Before(end) {
 			end = a.expires
 		}
-		if !a.pending && end.After(a.stamp) {
+		if end.After(a.stamp) {
 			add := a.share * end.Sub(a.stamp).Seconds()
 			was := a.level
 			a.level = refill(a.level, add, a.burst)
-			a.overflow += add - (a.level - was)
+			if a.pending {
+				a.pendingRefill += a.level - was
+			} else {
+				a.overflow += add - (a.level - was)
+			}
 		}
 		if !now.Before(a.expires) {
 			a.mode, a.share, a.burst = NoLease, 0, 0
@@ -288,9 +296,7 @@ func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count bo
 	}
 	if a.level >= n {
 		a.level -= n
-		if a.mode == Fallback {
-			a.unbacked += n
-		}
+		a.spent(n)
 		return Decision{OK: true}
 	}
 	a.short = true
@@ -308,10 +314,18 @@ func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count bo
 		return Decision{Reason: RefusedLease, Wait: delay}
 	}
 	a.level -= n
-	if a.mode == Fallback {
-		a.unbacked += n
-	}
+	a.spent(n)
 	return Decision{OK: true, Delay: delay}
+}
+
+// spent books n tokens taken from the local bucket.
+func (a *Account) spent(n float64) {
+	switch {
+	case a.mode == Fallback:
+		a.unbacked += n
+	case a.pending:
+		a.pendingSpent += n
+	}
 }
 
 // Cancel gives back n tokens reserved by a call that will not be sent after all (its delay had
@@ -366,6 +380,7 @@ func (a *Account) Begin(now time.Time) Request {
 	}
 	a.overflow = 0
 	a.pending, a.sentAt, a.sentMode, a.sentLevel = true, now, a.mode, a.level
+	a.pendingRefill, a.pendingSpent = 0, 0
 	a.sentUnbacked, a.unbacked = a.unbacked, 0
 	a.sentAllowance, a.allowance = a.allowance, 0
 	a.short, a.used = false, false
@@ -384,9 +399,11 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 	}
 	now = a.advance(now)
 	a.pending = false
-	spentInFlight := 0.0
-	if a.sentMode == Leased && a.mode != Fallback {
-		spentInFlight = a.sentLevel - a.level
+	// What the old lease refilled during the round trip, but no more than the new one would
+	// have (the store may have switched at once), less what was spent meanwhile.
+	carried := 0.0
+	if a.sentMode == Leased {
+		carried = min(a.pendingRefill, r.Share*now.Sub(a.sentAt).Seconds()) - a.pendingSpent
 	}
 	a.seq, a.epoch, a.sentUnbacked, a.sentAllowance = r.Seq, r.Epoch, 0, 0
 	if r.Lost {
@@ -399,13 +416,13 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 		// No share for now: ask again after a while, and leave the place to the processes that
 		// hold the bucket (their renewals give this one's demand its share).
 		a.mode, a.share, a.burst = NoLease, 0, 0
-		a.level = min(a.level, 0)
+		a.level = min(r.Level+min(carried, 0), 0)
 		a.retryAt = now.Add(a.pol.ttl() / 8)
 		return
 	}
 	a.mode, a.share, a.burst = Leased, r.Share, r.Burst
 	a.granted, a.expires = a.sentAt, a.sentAt.Add(time.Duration(r.TTL)*time.Microsecond)
-	a.level = r.Level - spentInFlight
+	a.level = min(r.Level+carried, r.Burst)
 	a.retryAt = time.Time{}
 }
 
@@ -429,9 +446,9 @@ func (a *Account) Fail(now time.Time, reqID uint64) {
 	if a.sentMode == Fallback {
 		return
 	}
-	if a.mode == Leased {
-		a.unbacked += max(a.sentLevel-a.level, 0)
-	}
+	// Everything spent while the request was in flight is unbacked: it came from tokens the
+	// store may have taken back.
+	a.unbacked += a.pendingSpent
 	a.mode, a.share, a.burst = NoLease, 0, 0
 	a.level = min(a.level, 0)
 }

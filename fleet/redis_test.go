@@ -78,7 +78,7 @@ func newClient(t testing.TB, rdb redis.Scripter, id string, opt Options) *Client
 
 // TestRedisEightClientsShareOneBucket: 8 independent clients — each with its own go-redis
 // connection pool and its own fleet Client, as 8 processes would have — offer 5× their equal
-// share of a 100/s bucket (burst 100) through a real redis-server. After a warm-up of W = 1.5 s
+// share of a 100/s bucket (burst 100) through a real redis-server. After a warm-up of W = 2 s
 // (the clients start cold at once: the burst goes out, shares settle), the calls due in the
 // next T = 5 s are r·T ± 2%; over the whole run AWS's bucket (replayed) would throttle at most
 // 2% of r·T; each client gets its equal share (±20%). The cold start is reported.
@@ -99,7 +99,7 @@ func TestRedisEightClientsShareOneBucket(t *testing.T) {
 	for i, c := range clients {
 		wg.Go(func() { results[i] = offerLoad(c, ec2Bucket, spec, 5*spec.Rate/procs, time.Second, stop) })
 	}
-	const W = 1500 * time.Millisecond
+	const W = 2 * time.Second
 	<-time.After(time.Until(start.Add(W + T + time.Second))) // past the window: it fills up
 	close(stop)
 	wg.Wait()
@@ -132,7 +132,7 @@ func TestRedisEightClientsShareOneBucket(t *testing.T) {
 // TestRedisOSProcessesShareOneBucket is the same with real OS processes: the test binary runs
 // itself 8 times (TestFleetChildProcess), each child a process of its own with its own Redis
 // connections, and the parent gathers the times their admitted calls are due; the window
-// starts W = 1 s after the common start.
+// starts W = 2 s after the common start.
 func TestRedisOSProcessesShareOneBucket(t *testing.T) {
 	srv := redistest.Start(t)
 	const procs, T = 8, 4 * time.Second
@@ -147,7 +147,7 @@ func TestRedisOSProcessesShareOneBucket(t *testing.T) {
 	for i := range procs {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestFleetChildProcess$", "-test.v=false")
 		cmd.Env = append(os.Environ(), "FLEET_CHILD_ADDR="+srv.Addr(), fmt.Sprintf("FLEET_CHILD_ID=os-%d", i),
-			fmt.Sprintf("FLEET_CHILD_START=%d", start.UnixNano()), fmt.Sprintf("FLEET_CHILD_DURATION=%d", int64(T+2*time.Second)),
+			fmt.Sprintf("FLEET_CHILD_START=%d", start.UnixNano()), fmt.Sprintf("FLEET_CHILD_DURATION=%d", int64(T+3*time.Second)),
 			fmt.Sprintf("FLEET_CHILD_RATE=%g", 5*spec.Rate/procs))
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -184,7 +184,7 @@ func TestRedisOSProcessesShareOneBucket(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const W = time.Second
+	const W = 2 * time.Second
 	due := inWindow(sends, start.Add(W), start.Add(W+T))
 	ideal := spec.Rate * T.Seconds()
 	over := overAdmitted(spec.Rate, spec.Burst, sends)
@@ -427,36 +427,40 @@ func TestRedisLeaseAccounting(t *testing.T) {
 		}
 		return r
 	}
-	// A alone: its demand (5/s) plus the whole rest of the rate; burst in proportion; the
-	// full bucket's 100 tokens go to its local bucket. A first lease is short (TTL/4).
-	a0 := do(0, req("a", 1, 0, "", 5, 0))
-	if a0.Share != 20 || a0.Burst != 100 || a0.Level != 100 || a0.Pool != 0 || a0.Live != 1 || a0.TTL != s/2 {
-		t.Fatalf("a's first lease %+v: want share 20, burst 100, level 100, pool 0, TTL 0.5 s", a0)
+	// A alone, demand 10/s: max-min fairness gives it its demand plus half of the 10/s left
+	// (the other half stays free for newcomers): 15/s, and a burst in proportion (75). The full
+	// bucket's tokens top its local bucket up to 75; 25 stay in the pool. A first lease is
+	// short (TTL/4).
+	a0 := do(0, req("a", 1, 0, "", 10, 0))
+	if a0.Share != 15 || a0.Burst != 75 || a0.Level != 75 || a0.Pool != 25 || a0.Live != 1 || a0.TTL != s/2 {
+		t.Fatalf("a's first lease %+v: want share 15, burst 75, level 75, pool 25, TTL 0.5 s", a0)
 	}
-	// A renews at 0.25 s holding 90 tokens: a full-length lease now.
-	a1 := do(s/4, req("a", 2, a0.Seq, a0.Epoch, 5, 90))
-	if a1.Share != 20 || a1.Level != 90 || a1.Pool != 0 || a1.TTL != 2*s {
-		t.Fatalf("a's second lease %+v: want share 20, level 90, pool 0, TTL 2 s", a1)
+	// A renews at 0.25 s holding 70: the pool (refilled 1.25 at the free 5/s, capped at the 25
+	// no lease holds) tops it up by 5; a full-length lease now.
+	a1 := do(s/4, req("a", 2, a0.Seq, a0.Epoch, 10, 70))
+	if a1.Share != 15 || a1.Level != 75 || a1.Pool != 20 || a1.TTL != 2*s {
+		t.Fatalf("a's second lease %+v: want share 15, level 75, pool 20, TTL 2 s", a1)
 	}
-	// B asks at 0.5 s: A holds the whole rate until it renews, so B gets nothing yet.
-	b1 := do(s/2, req("b", 1, 0, "", 5, 0))
-	if b1.Share != 0 || b1.Level != 0 {
-		t.Fatalf("b's first answer %+v: want no share while a holds the rate", b1)
+	// B asks at 0.5 s, demand 10: its fair share is 10, but only the 5/s A does not hold is
+	// free: B gets 5/s at once, burst 25, and the pool's 21.25 tokens.
+	b1 := do(s/2, req("b", 1, 0, "", 10, 0))
+	if b1.Share != 5 || b1.Burst != 25 || b1.Level != 21.25 || b1.Pool != 0 || b1.Live != 2 {
+		t.Fatalf("b's first lease %+v: want share 5, burst 25, level 21.25, pool 0", b1)
 	}
-	// A renews at 1 s holding 60 tokens: max-min fairness splits 20/s between demands of 5
-	// and 5 as 10 and 10; A keeps 50 tokens (its new burst) and returns 10 to the pool.
-	a2 := do(s, req("a", 3, a1.Seq, a1.Epoch, 5, 60))
+	// A renews at 1 s holding 60: fairness now gives it 10/s (burst 50); it keeps 50 tokens
+	// and returns 10 to the pool. (B's short first lease ended at 1 s.)
+	a2 := do(s, req("a", 3, a1.Seq, a1.Epoch, 10, 60))
 	if a2.Share != 10 || a2.Burst != 50 || a2.Level != 50 || a2.Pool != 10 {
 		t.Fatalf("a's renewal %+v: want share 10, burst 50, level 50, pool 10", a2)
 	}
-	// B asks again at 1.5 s: it gets the other 10/s, and the pool tops it up: the 10 tokens A
-	// returned plus 0.5 s of refill at the 10/s no lease held.
-	b2 := do(3*s/2, req("b", 2, b1.Seq, b1.Epoch, 5, 0))
+	// B asks again at 1.5 s (its lease ended: it holds nothing): the other 10/s, topped up
+	// with the 10 tokens A returned plus 0.5 s of refill at the 10/s no lease held.
+	b2 := do(3*s/2, req("b", 2, b1.Seq, b1.Epoch, 10, 0))
 	if b2.Share != 10 || b2.Burst != 50 || b2.Level != 15 || b2.Pool != 0 {
 		t.Fatalf("b's lease %+v: want share 10, burst 50, level 15, pool 0", b2)
 	}
 	// A duplicate of that request (a retry whose first copy got through) gets the same lease.
-	if dup := do(3*s/2+1000, req("b", 2, b1.Seq, b1.Epoch, 5, 0)); !dup.Replayed || dup.Seq != b2.Seq || dup.Level != b2.Level {
+	if dup := do(3*s/2+1000, req("b", 2, b1.Seq, b1.Epoch, 10, 0)); !dup.Replayed || dup.Seq != b2.Seq || dup.Level != b2.Level {
 		t.Fatalf("duplicate %+v: want the first answer replayed", dup)
 	}
 	// A releases at 2 s with 30 tokens: they go back to the pool.
@@ -467,9 +471,9 @@ func TestRedisLeaseAccounting(t *testing.T) {
 	}
 	// B's lease ends at 3.5 s; C asks at 4 s. From 2 s to 3.5 s the pool refilled at the 10/s
 	// b did not hold (+15), then at 20/s for 0.5 s (+10): 55, all of it C's since C is alone.
-	c1 := do(4*s, req("c", 1, 0, "", 5, 0))
-	if c1.Share != 20 || c1.Level != 55 || c1.Pool != 0 || c1.Live != 1 {
-		t.Fatalf("c's lease after b's expired %+v: want share 20, level 55 (pool refilled 15+10 after a's 30)", c1)
+	c1 := do(4*s, req("c", 1, 0, "", 10, 0))
+	if c1.Share != 15 || c1.Burst != 75 || c1.Level != 55 || c1.Pool != 0 || c1.Live != 1 {
+		t.Fatalf("c's lease after b's expired %+v: want share 15, burst 75, level 55 (pool refilled 15+10 after a's 30)", c1)
 	}
 	// The pool never held more than the burst no lease holds: B's expired lease freed it.
 	h, _ := rdb.HGetAll(ctx, k[0]).Result()

@@ -165,7 +165,7 @@ local function fair_share()
     left = left - d
     k = k - 1
   end
-  return out[client] + left / n
+  return out[client] + left / (2 * n)
 end
 
 local share, lburst = 0, 0

@@ -12,9 +12,11 @@ type claim struct {
 // fairShares divides capacity (tokens per second) among claims by max-min fairness ("water
 // filling"): every process gets its demand if the demands fit; otherwise the processes asking
 // less than an equal share get what they ask, and the rest split what is left equally, round
-// after round. Capacity left over when every demand is met is split equally among all claims, so
-// a process whose demand grows has headroom until its next lease. The result is in the order of
-// claims; a process is never starved: it gets at least min(demand, capacity/n).
+// after round. When every demand is met, half of the capacity left over is split equally among
+// the claims — headroom for a process whose demand grows before its next lease — and the other
+// half stays with no one, so that a process that starts asking finds rate to lease at once
+// instead of waiting for the others to renew. The result is in the order of claims; a process
+// is never starved: it gets at least min(demand, capacity/n).
 //
 // The order of arithmetic is fixed (claims sorted by demand, then id) so that the Lua script,
 // which runs the same computation inside Redis, gets bit-identical results.
@@ -57,8 +59,8 @@ func fairShares(capacity float64, claims []claim) []float64 {
 		left -= d
 		k--
 	}
-	// Every demand is met: split what is left equally.
-	extra := left / float64(n)
+	// Every demand is met: split half of what is left equally.
+	extra := left / float64(2*n)
 	for i := range out {
 		out[i] += extra
 	}
