@@ -247,3 +247,52 @@ func TestVirtualNewcomerNotStarved(t *testing.T) {
 		t.Errorf("over-admission %d", over)
 	}
 }
+
+// TestVirtualOutagesAndRestarts: 8 processes, each offering twice its equal share of a 100/s
+// bucket for 60 s, through a store that is unreachable from 10 s to 15 s (its state kept: a
+// partition) and restarted empty at 30 s and again at 45 s after a 3 s outage. Fail-open, the
+// fleet keeps calling through every fault, goes back to leases each time, and AWS's bucket
+// would throttle at most 2% of r·T; fail-closed, nothing is sent once the leases taken before
+// the outage have ended.
+func TestVirtualOutagesAndRestarts(t *testing.T) {
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	base := vcfg{rate: 100, burst: 100, duration: 60 * time.Second, maxWait: time.Second,
+		rtt: 500 * time.Microsecond, seed: 4,
+		outages:  []Window{{at(10), at(15)}, {at(42), at(45)}},
+		restarts: []time.Time{at(30), at(45)}}
+	for range 8 {
+		base.offered = append(base.offered, 2*100/8.0)
+	}
+	for _, failClosed := range []bool{false, true} {
+		c := base
+		c.policy.FailClosed = failClosed
+		r := runVirtual(c)
+		sends := r.all()
+		over := overAdmitted(c.rate, c.burst, sends)
+		during := inWindow(sends, at(10.5), at(15)) + inWindow(sends, at(42.5), at(45))
+		fallbacks, recoveries := 0, 0
+		for _, p := range r.procs {
+			fallbacks += p.Fallbacks
+			recoveries += p.Recoveries
+		}
+		t.Logf("fail-closed %v: sent %d (r·T+B = %.0f), during outages %d, AWS would throttle %d (%.2f%% of r·T), fallbacks %d, recoveries %d",
+			failClosed, len(sends), c.rate*60+c.burst, during, over, 100*float64(over)/(c.rate*60), fallbacks, recoveries)
+		if float64(over) > 0.02*c.rate*60 {
+			t.Errorf("fail-closed %v: over-admission %d > 2%% of r·T", failClosed, over)
+		}
+		if fallbacks < 2*len(r.procs) || recoveries < 2*len(r.procs) {
+			t.Errorf("fail-closed %v: %d fallbacks and %d recoveries, want each process to fall back and recover at both outages", failClosed, fallbacks, recoveries)
+		}
+		if !failClosed && float64(during) < 0.8*c.rate*7 {
+			t.Errorf("fail-open: %d calls during 7 s of outage, want about r per second", during)
+		}
+		// Fail-closed, a process spends only what its lease gives: nothing once every lease
+		// taken before the outage has ended (2 s) and every call it reserved ahead has gone (1 s).
+		if late := inWindow(sends, at(13), at(15)); failClosed && late > 0 {
+			t.Errorf("fail-closed: %d calls sent 3 s into the outage, without a lease", late)
+		}
+		if float64(len(sends)) < 0.9*c.rate*60 && !failClosed {
+			t.Errorf("fail-open: sent %d, want at least 90%% of r·T", len(sends))
+		}
+	}
+}
