@@ -144,15 +144,19 @@ type Account struct {
 	spec   Spec
 	pol    Policy
 
-	mode    Mode
-	seq     uint64
-	reqID   uint64
-	epoch   string
-	share   float64   // tokens per second, under the lease
-	burst   float64   // local bucket capacity, under the lease
-	expires time.Time // local end of the lease: its TTL counted from when the request left
-	granted time.Time // when the lease's request left (the lease's local start)
-	live    int       // processes holding a lease at the last renewal
+	mode  Mode
+	seq   uint64
+	reqID uint64
+	epoch string
+	share float64 // tokens per second, under the lease
+	burst float64 // local bucket capacity, under the lease
+	// carryRate is the previous lease's larger share, which goes on until carryEnd to pay
+	// for the calls reserved ahead at it (Reply.Carry).
+	carryRate float64
+	carryEnd  time.Time
+	expires   time.Time // local end of the lease: its TTL counted from when the request left
+	granted   time.Time // when the lease's request left (the lease's local start)
+	live      int       // processes holding a lease at the last renewal
 
 	level float64   // local bucket: tokens (negative: reserved ahead)
 	stamp time.Time // level is as of stamp
@@ -231,7 +235,15 @@ func (a *Account) advance(now time.Time) time.Time {
 			end = a.expires
 		}
 		if end.After(a.stamp) {
-			add := a.share * end.Sub(a.stamp).Seconds()
+			add, t := 0.0, a.stamp
+			if a.carryEnd.After(t) {
+				ce := a.carryEnd
+				if ce.After(end) {
+					ce = end
+				}
+				add, t = a.carryRate*ce.Sub(t).Seconds(), ce
+			}
+			add += a.share * end.Sub(t).Seconds()
 			was := a.level
 			a.level = refill(a.level, add, a.burst)
 			if a.pending {
@@ -300,13 +312,13 @@ func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count bo
 		return Decision{OK: true}
 	}
 	a.short = true
-	if rate <= 0 {
+	delay, ok := a.waitFor(now, n-a.level, rate)
+	if !ok {
 		if a.mode == Fallback {
 			return Decision{Reason: RefusedFailClosed}
 		}
 		return Decision{Reason: RefusedShare}
 	}
-	delay := time.Duration(math.Ceil((n - a.level) / rate * 1e9))
 	switch {
 	case maxWait >= 0 && delay > maxWait:
 		return Decision{Reason: RefusedMaxWait, Wait: delay}
@@ -316,6 +328,24 @@ func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count bo
 	a.level -= n
 	a.spent(n)
 	return Decision{OK: true, Delay: delay}
+}
+
+// waitFor is how long from now until need more tokens have refilled at rate — a carried share
+// paying first — and false if they never will.
+func (a *Account) waitFor(now time.Time, need, rate float64) (time.Duration, bool) {
+	var wait time.Duration
+	if a.mode == Leased && a.carryEnd.After(now) {
+		span := a.carryEnd.Sub(now)
+		c := a.carryRate * span.Seconds()
+		if need <= c {
+			return time.Duration(math.Ceil(need / a.carryRate * 1e9)), true
+		}
+		wait, need = span, need-c
+	}
+	if rate <= 0 {
+		return 0, false
+	}
+	return wait + time.Duration(math.Ceil(need/rate*1e9)), true
 }
 
 // spent books n tokens taken from the local bucket.
@@ -399,11 +429,20 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 	}
 	now = a.advance(now)
 	a.pending = false
+	// A carried share is the old lease's (the store keeps it for the calls reserved ahead).
+	oldRate := a.share
+	if a.carryEnd.After(now) {
+		oldRate = a.carryRate
+	}
+	newRate := r.Share
+	if r.Carry > 0 {
+		newRate = oldRate
+	}
 	// What the old lease refilled during the round trip, but no more than the new one would
 	// have (the store may have switched at once), less what was spent meanwhile.
 	carried := 0.0
 	if a.sentMode == Leased {
-		carried = min(a.pendingRefill, r.Share*now.Sub(a.sentAt).Seconds()) - a.pendingSpent
+		carried = min(a.pendingRefill, newRate*now.Sub(a.sentAt).Seconds()) - a.pendingSpent
 	}
 	a.seq, a.epoch, a.sentUnbacked, a.sentAllowance = r.Seq, r.Epoch, 0, 0
 	if r.Lost {
@@ -422,6 +461,10 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 	}
 	a.mode, a.share, a.burst = Leased, r.Share, r.Burst
 	a.granted, a.expires = a.sentAt, a.sentAt.Add(time.Duration(r.TTL)*time.Microsecond)
+	a.carryRate, a.carryEnd = 0, time.Time{}
+	if r.Carry > 0 && a.sentMode == Leased {
+		a.carryRate, a.carryEnd = oldRate, a.sentAt.Add(time.Duration(r.Carry)*time.Microsecond)
+	}
 	a.level = min(r.Level+carried, r.Burst)
 	a.retryAt = time.Time{}
 }

@@ -39,8 +39,8 @@ func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'g', 17, 64) }
 
 // parseReply decodes the script's reply.
 func parseReply(v []string) (Reply, error) {
-	if len(v) != 10 {
-		return Reply{}, fmt.Errorf("fleet: lease script replied %d values, want 10", len(v))
+	if len(v) != 11 {
+		return Reply{}, fmt.Errorf("fleet: lease script replied %d values, want 11", len(v))
 	}
 	var (
 		r    Reply
@@ -70,7 +70,7 @@ func parseReply(v []string) (Reply, error) {
 	r.Seq, r.Epoch = u(v[0]), v[1]
 	r.Share, r.Burst, r.Level = f(v[2]), f(v[3]), f(v[4])
 	r.TTL, r.Live, r.Pool = i(v[5]), int(i(v[6])), f(v[7])
-	r.Lost, r.Replayed = v[8] == "1", v[9] == "1"
+	r.Lost, r.Replayed, r.Carry = v[8] == "1", v[9] == "1", i(v[10])
 	if len(errs) > 0 {
 		return Reply{}, fmt.Errorf("fleet: lease script reply %q: %w", v, errs[0])
 	}

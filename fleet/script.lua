@@ -3,12 +3,13 @@
 -- operations in the same order (a test runs both and compares them bit for bit).
 --
 -- KEYS[1]  bucket hash  {r, b, p, t, c, e}: rate, burst, pool, stamp (µs), created (µs), epoch
--- KEYS[2]  leases hash  process id -> "share burst expires seq reqid demand level live seen"
+-- KEYS[2]  leases hash  process id -> "share burst expires seq reqid demand level live seen
+--                       carry carryuntil"
 -- Both keys carry the same hash tag, so they live in one Redis Cluster slot.
 --
 -- ARGV: client, reqid, seq, epoch, demand, level, unbacked, rate, burst, minburst, ttl (µs),
 --       release (0/1), now (µs; 0 = the server's TIME), overflow, allowance, fleet
--- Reply: {seq, epoch, share, burst, level, ttl, live, pool, lost, replayed}, all strings.
+-- Reply: {seq, epoch, share, burst, level, ttl, live, pool, lost, replayed, carry}, all strings.
 
 local function fmt(x) return string.format('%.17g', x) end
 local function int(x) return string.format('%.0f', x) end
@@ -60,13 +61,18 @@ for i = 1, #flat, 2 do
   local f = {}
   for w in string.gmatch(flat[i + 1], '%S+') do f[#f + 1] = tonumber(w) end
   recs[flat[i]] = {share = f[1], burst = f[2], expires = f[3], seq = f[4], reqid = f[5],
-    demand = f[6], level = f[7], live = f[8], seen = f[9]}
+    demand = f[6], level = f[7], live = f[8], seen = f[9], carry = f[10], carryuntil = f[11]}
+end
+
+local function share_at(r, t)
+  if t < r.carryuntil then return r.carry end
+  return r.share
 end
 
 local rec = recs[client]
 if rec and rec.reqid == reqid then
   return {int(rec.seq), epoch, fmt(rec.share), fmt(rec.burst), fmt(rec.level),
-    int(max(rec.expires - now, 0)), int(rec.live), fmt(pool), '0', '1'}
+    int(max(rec.expires - now, 0)), int(rec.live), fmt(pool), '0', '1', int(max(rec.carryuntil - now, 0))}
 end
 
 -- Bring the pool up to now, lease by lease as they end.
@@ -76,30 +82,37 @@ local function refill(p, add, c)
 end
 if now > stamp then
   local t = stamp
-  local live, ending = {}, {}
+  local live, changes = {}, {}
   for id, r in pairs(recs) do
     if r.expires > t then
       live[#live + 1] = id
-      if r.expires <= now then ending[#ending + 1] = id end
+      if r.carryuntil > t and r.carryuntil <= now then
+        changes[#changes + 1] = {at = r.carryuntil, id = id, ends = false}
+      end
+      if r.expires <= now then changes[#changes + 1] = {at = r.expires, id = id, ends = true} end
     end
   end
   table.sort(live)
-  table.sort(ending, function(a, b)
-    local ea, eb = recs[a].expires, recs[b].expires
-    if ea ~= eb then return ea < eb end
-    return a < b
+  table.sort(changes, function(a, b)
+    if a.at ~= b.at then return a.at < b.at end
+    if a.id ~= b.id then return a.id < b.id end
+    return (not a.ends) and b.ends
   end)
   local held, bheld = 0, 0
   for _, id in ipairs(live) do
-    held = held + recs[id].share
+    held = held + share_at(recs[id], t)
     bheld = bheld + recs[id].burst
   end
-  for _, id in ipairs(ending) do
-    local r = recs[id]
-    pool = refill(pool, (rate - held) * (r.expires - t) / 1e6, burst - bheld)
-    t = r.expires
-    held = held - r.share
-    bheld = bheld - r.burst
+  for _, c in ipairs(changes) do
+    local r = recs[c.id]
+    pool = refill(pool, (rate - held) * (c.at - t) / 1e6, burst - bheld)
+    t = c.at
+    if c.ends then
+      held = held - r.share
+      bheld = bheld - r.burst
+    else
+      held = held - (r.carry - r.share)
+    end
   end
   pool = refill(pool, (rate - held) * (now - t) / 1e6, burst - bheld)
 end
@@ -134,7 +147,7 @@ table.sort(ids)
 table.sort(claimants)
 local held, bheld = 0, 0
 for _, id in ipairs(ids) do
-  held = held + recs[id].share
+  held = held + share_at(recs[id], now)
   bheld = bheld + recs[id].burst
 end
 
@@ -200,11 +213,22 @@ local live, expires = #claimants + 1, now
 if share > 0 then
   if qseq == 0 or lost then expires = now + math.floor(ttl / 4) else expires = now + ttl end
 end
+-- A smaller share must not slow calls already promised a time at the old share.
+local carry, carryuntil = 0, 0
+if share > 0 and rec and rec.expires > now then
+  local old, limit = share_at(rec, now), rec.expires
+  if now < rec.carryuntil then limit = rec.carryuntil end
+  local debt = max(-qlevel, 0)
+  if old > share and debt > 0 then
+    carryuntil = min(now + math.floor(debt / old * 1e6), limit)
+    if carryuntil > now then carry = old else carryuntil = 0 end
+  end
+end
 local seq = qseq + 1
 if rec and rec.seq >= seq then seq = rec.seq + 1 end
 
 redis.call('HSET', KEYS[2], client, table.concat({fmt(share), fmt(lburst), int(expires), int(seq),
-  int(reqid), fmt(demand), fmt(level), int(live), int(now)}, ' '))
+  int(reqid), fmt(demand), fmt(level), int(live), int(now), fmt(carry), int(carryuntil)}, ' '))
 redis.call('HSET', KEYS[1], 'r', fmt(rate), 'b', fmt(burst), 'p', fmt(pool), 't', int(now),
   'c', int(created), 'e', epoch)
 local idle = math.ceil(idle_expiry(ttl, rate, burst) / 1000)
@@ -213,4 +237,4 @@ redis.call('PEXPIRE', KEYS[2], idle)
 local l = '0'
 if lost then l = '1' end
 return {int(seq), epoch, fmt(share), fmt(lburst), fmt(level), int(expires - now), int(live),
-  fmt(pool), l, '0'}
+  fmt(pool), l, '0', int(max(carryuntil - now, 0))}

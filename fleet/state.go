@@ -1,8 +1,10 @@
 package fleet
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // State is one shared bucket as the store keeps it: the fleet's token bucket, split into leases
@@ -42,6 +44,19 @@ type Record struct {
 	Level   float64 // tokens the process held when the lease was granted
 	Live    int     // processes sharing the bucket at the grant (see Reply.Live)
 	Seen    int64   // µs: the process's latest request
+	// Carry is the share of the process's previous lease, still held until CarryUntil (µs)
+	// when the new share is smaller and the process had reserved tokens ahead: calls already
+	// promised a time keep the pace they were promised. 0: none.
+	Carry      float64
+	CarryUntil int64
+}
+
+// shareAt is the rate the lease holds at t: its previous share while that is carried.
+func (r *Record) shareAt(t int64) float64 {
+	if t < r.CarryUntil {
+		return r.Carry
+	}
+	return r.Share
 }
 
 // Request asks the store for a new lease on a bucket; it also settles the process's previous
@@ -87,6 +102,10 @@ type Reply struct {
 	Burst float64 // the local bucket's capacity
 	Level float64 // tokens the process holds now (its previous level, capped, plus a top-up)
 	TTL   int64   // µs until the lease ends, from the store's now
+	// Carry is how long (µs from the store's now) the process's previous, larger share goes
+	// on refilling its local bucket before Share does: the time it takes to pay what it had
+	// reserved ahead at that share. 0: Share applies at once.
+	Carry int64
 	// Live is the processes sharing the bucket: those holding a lease or that asked for one
 	// within a lease length, this one included. A process falls back to 1/Live of the bucket.
 	Live int
@@ -135,7 +154,8 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	rec := st.Clients[q.Client]
 	if rec != nil && rec.ReqID == q.ReqID {
 		return st, Reply{Seq: rec.Seq, Epoch: st.Epoch, Share: rec.Share, Burst: rec.Burst,
-			Level: rec.Level, TTL: max(rec.Expires-now, 0), Live: rec.Live, Pool: st.Pool, Replayed: true}
+			Level: rec.Level, TTL: max(rec.Expires-now, 0), Carry: max(rec.CarryUntil-now, 0), Live: rec.Live,
+			Pool: st.Pool, Replayed: true}
 	}
 	st.advance(now)
 	st.Rate, st.Burst, st.Idle = q.Rate, q.Burst, idleExpiry(q.TTL, q.Rate, q.Burst)
@@ -179,7 +199,7 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	slices.Sort(claimants)
 	sharesHeld, burstHeld := 0.0, 0.0
 	for _, id := range held {
-		sharesHeld += st.Clients[id].Share
+		sharesHeld += st.Clients[id].shareAt(now)
 		burstHeld += st.Clients[id].Burst
 	}
 
@@ -244,58 +264,87 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		}
 		expires = now + ttl
 	}
+	// A smaller share must not slow calls the process already promised a time at its old
+	// share: the old share goes on until what it had reserved ahead is paid.
+	carry, carryUntil := 0.0, int64(0)
+	if share > 0 && rec != nil && rec.Expires > now {
+		old, limit := rec.shareAt(now), rec.Expires
+		if now < rec.CarryUntil {
+			limit = rec.CarryUntil // a carried share is never carried further
+		}
+		if debt := max(-q.Level, 0); old > share && debt > 0 {
+			carryUntil = min(now+int64(debt/old*1e6), limit)
+			if carryUntil > now {
+				carry = old
+			} else {
+				carryUntil = 0
+			}
+		}
+	}
 	seq := q.Seq + 1
 	if rec != nil && rec.Seq >= seq {
 		seq = rec.Seq + 1
 	}
 	st.Clients[q.Client] = &Record{Share: share, Burst: burst, Expires: expires, Seq: seq,
-		ReqID: q.ReqID, Demand: q.Demand, Level: level, Live: live, Seen: now}
+		ReqID: q.ReqID, Demand: q.Demand, Level: level, Live: live, Seen: now, Carry: carry, CarryUntil: carryUntil}
 	return st, Reply{Seq: seq, Epoch: st.Epoch, Share: share, Burst: burst, Level: level,
-		TTL: expires - now, Live: live, Pool: st.Pool, Lost: lost}
+		TTL: expires - now, Carry: max(carryUntil-now, 0), Live: live, Pool: st.Pool, Lost: lost}
 }
 
 // advance brings the pool up to now: it refills with the rate no live lease holds, up to the
-// burst no live lease holds, lease by lease as they end.
+// burst no live lease holds, step by step as carried shares and leases end.
 func (st *State) advance(now int64) {
 	t := st.Stamp
 	if now <= t {
 		return
 	}
-	var live, ending []string
+	type change struct {
+		at   int64
+		id   string
+		ends bool // the lease ends (else: its carried share ends)
+	}
+	var live []string
+	var changes []change
 	for id, r := range st.Clients {
 		if r.Expires > t {
 			live = append(live, id)
+			if r.CarryUntil > t && r.CarryUntil <= now {
+				changes = append(changes, change{r.CarryUntil, id, false})
+			}
 			if r.Expires <= now {
-				ending = append(ending, id)
+				changes = append(changes, change{r.Expires, id, true})
 			}
 		}
 	}
 	slices.Sort(live)
-	slices.SortFunc(ending, func(a, b string) int {
-		ea, eb := st.Clients[a].Expires, st.Clients[b].Expires
+	slices.SortFunc(changes, func(a, b change) int {
 		switch {
-		case ea < eb:
+		case a.at != b.at:
+			return cmp.Compare(a.at, b.at)
+		case a.id != b.id:
+			return strings.Compare(a.id, b.id)
+		case a.ends == b.ends:
+			return 0
+		case b.ends:
 			return -1
-		case ea > eb:
-			return 1
-		case a < b:
-			return -1
-		case a > b:
-			return 1
 		}
-		return 0
+		return 1
 	})
 	sharesHeld, burstHeld := 0.0, 0.0
 	for _, id := range live {
-		sharesHeld += st.Clients[id].Share
+		sharesHeld += st.Clients[id].shareAt(t)
 		burstHeld += st.Clients[id].Burst
 	}
-	for _, id := range ending {
-		r := st.Clients[id]
-		st.Pool = refill(st.Pool, (st.Rate-sharesHeld)*float64(r.Expires-t)/1e6, st.Burst-burstHeld)
-		t = r.Expires
-		sharesHeld -= r.Share
-		burstHeld -= r.Burst
+	for _, c := range changes {
+		r := st.Clients[c.id]
+		st.Pool = refill(st.Pool, (st.Rate-sharesHeld)*float64(c.at-t)/1e6, st.Burst-burstHeld)
+		t = c.at
+		if c.ends {
+			sharesHeld -= r.Share
+			burstHeld -= r.Burst
+		} else {
+			sharesHeld -= r.Carry - r.Share
+		}
 	}
 	st.Pool = refill(st.Pool, (st.Rate-sharesHeld)*float64(now-t)/1e6, st.Burst-burstHeld)
 	st.Stamp = now
