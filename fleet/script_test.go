@@ -17,7 +17,7 @@ import (
 func TestScriptEqualsModel(t *testing.T) {
 	rdb := redistest.Start(t).Client()
 	ctx := context.Background()
-	var seen struct{ replayed, granted, refusedShare, unbacked, topped int }
+	var seen struct{ replayed, granted, refusedShare, unbacked, topped, carried int }
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
@@ -44,7 +44,7 @@ func TestScriptEqualsModel(t *testing.T) {
 				} else {
 					p.rid++
 					q = Request{Client: fmt.Sprintf("proc-%d", i), ReqID: p.rid, Seq: p.seq, Epoch: p.epoch,
-						Demand: rng.Float64() * rate, Level: rng.Float64() * burst / float64(procs),
+						Demand: rng.Float64() * rate, Level: (rng.Float64() - 0.3) * burst / float64(procs),
 						Rate: rate, Burst: burst, MinBurst: 1, TTL: 2_000_000, Release: rng.IntN(20) == 0}
 					if rng.IntN(8) == 0 {
 						q.Unbacked = rng.Float64() * 10
@@ -84,6 +84,9 @@ func TestScriptEqualsModel(t *testing.T) {
 				if got.Level > min(q.Level, got.Burst) {
 					seen.topped++
 				}
+				if got.Carry > 0 {
+					seen.carried++
+				}
 				if rng.IntN(3) > 0 { // sometimes the reply is lost: the process keeps its old lease number
 					p.seq, p.epoch = got.Seq, got.Epoch
 				}
@@ -101,7 +104,7 @@ func TestScriptEqualsModel(t *testing.T) {
 	}
 	// The sequences went through every branch worth comparing.
 	t.Logf("branches: %+v", seen)
-	if seen.replayed == 0 || seen.granted == 0 || seen.refusedShare == 0 || seen.unbacked == 0 || seen.topped == 0 {
+	if seen.replayed == 0 || seen.granted == 0 || seen.refusedShare == 0 || seen.unbacked == 0 || seen.topped == 0 || seen.carried == 0 {
 		t.Fatalf("the random requests missed a branch: %+v", seen)
 	}
 }
