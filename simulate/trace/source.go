@@ -37,8 +37,8 @@ type merger struct {
 	heads   []Record   // the next record of each source in the heap
 	pos     []position // where each head record came from
 	last    position   // where the record last returned came from
-	heap    []int    // indices of sources with a head record, a min-heap by (time, index)
-	pending []int    // sources to read a head record from before the next Read
+	heap    []int      // indices of sources with a head record, a min-heap by (time, index)
+	pending []int      // sources to read a head record from before the next Read
 	err     error
 }
 
