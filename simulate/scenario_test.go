@@ -34,7 +34,7 @@ func TestScenarioErrors(t *testing.T) {
 		{base + "strategies: [tollgate, magic]\n", `s.yaml:10: field "strategies[1]": unknown strategy "magic"`},
 		{strings.Replace(base, "    rate: 10\n", "", 1), `field "groups[0].rate": an open-loop group needs a rate`},
 		{"name: x\n", `field "duration": required`},
-		{"name: [\n", `s.yaml: invalid YAML`},
+		{"name: [\n", `s.yaml:1: invalid YAML`},
 		{"", `s.yaml: empty scenario file`},
 		{base + "server:\n  rules: missing.yaml\n", `s.yaml:11: field "server.rules"`},
 	} {

@@ -22,6 +22,12 @@ func Live() uint64 {
 	return read("/gc/heap/live:bytes")
 }
 
+// InUse returns the bytes of live heap objects (after a full collection) plus goroutine
+// stacks: what a server holds for its connections.
+func InUse() uint64 {
+	return Live() + read("/memory/classes/heap/stacks:bytes")
+}
+
 func read(name string) uint64 {
 	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
