@@ -73,7 +73,7 @@ func (e *LimitError) Error() string {
 	if e.Running {
 		how = "stopped after reaching"
 	}
-	unit, need, limit := e.Resource, fmt.Sprintf("%.3g", e.Need), fmt.Sprint(e.Limit)
+	unit, need, limit := e.Resource, fmt.Sprintf("%.3g", e.Need), fmt.Sprintf("%.3g", float64(e.Limit))
 	field := "MaxWork"
 	if e.Resource == "memory" {
 		unit, need, limit, field = "memory", bytesString(e.Need), bytesString(float64(e.Limit)), "MaxMemory"

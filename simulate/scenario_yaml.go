@@ -24,7 +24,12 @@ type ScenarioError struct {
 	Line  int
 	Field string
 	Msg   string
+	// Err is the error behind Msg, if any (a *RuleError naming a rules file's line).
+	Err error
 }
+
+// Unwrap returns the error behind the problem, if any.
+func (e *ScenarioError) Unwrap() error { return e.Err }
 
 func (e *ScenarioError) Error() string {
 	var b strings.Builder
@@ -98,7 +103,7 @@ func ParseScenario(name string, data []byte, dir string) (sc *Scenario, err erro
 		return nil, errors.Join(p.errs...)
 	}
 	if _, err := compile(s); err != nil {
-		return nil, &ScenarioError{File: name, Msg: strings.TrimPrefix(err.Error(), "simulate: ")}
+		return nil, &ScenarioError{File: name, Msg: strings.TrimPrefix(err.Error(), "simulate: "), Err: err}
 	}
 	return s, nil
 }
