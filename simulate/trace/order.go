@@ -47,10 +47,13 @@ func (e *OrderError) Error() string {
 			newest = fmt.Sprintf("%s:%d", e.NewestFile, e.NewestLine)
 		}
 	}
-	return fmt.Sprintf("trace: %sfield \"time\": %s is %v earlier than %s (%s), and records that late cannot be put back in "+
-		"order (the reader sorts records at most %v or %d records out of order): the trace is not sorted by time; sort it with "+
-		"tollgate import (trace.Import)",
-		where, e.Time.UTC().Format(time.RFC3339Nano), e.Newest.Sub(e.Time), newest, e.Newest.UTC().Format(time.RFC3339Nano), e.Window, e.Buffer)
+	how := "merging needs every input in time order"
+	if e.Window > 0 || e.Buffer > 0 {
+		how = fmt.Sprintf("records that late cannot be put back in order (the reader sorts records at most %v or %d records out of order)", e.Window, e.Buffer)
+	}
+	return fmt.Sprintf("trace: %sfield \"time\": %s is %v earlier than %s (%s), and %s: the trace is not sorted by time; "+
+		"sort it with tollgate import (trace.Import)",
+		where, e.Time.UTC().Format(time.RFC3339Nano), e.Newest.Sub(e.Time), newest, e.Newest.UTC().Format(time.RFC3339Nano), how)
 }
 
 // Ordered is the Source InOrder returns.

@@ -142,3 +142,29 @@ func firstLateLine(offsets []int, window time.Duration, buffer int) int {
 	}
 	return 0
 }
+
+// Merge checks its precondition: a source out of time order stops it with an *OrderError
+// naming the record, and Position names where each merged record came from.
+func TestMergeChecksOrder(t *testing.T) {
+	a := NewReader(strings.NewReader(jsonlTrace([]int{0, 20, 40})), "a.jsonl")
+	b := NewReader(strings.NewReader(jsonlTrace([]int{10, 30, 5})), "b.jsonl")
+	m := Merge(a, b).(*merger)
+	var where []string
+	var err error
+	for {
+		var r Record
+		if err = m.Read(&r); err != nil {
+			break
+		}
+		f, l := m.Position()
+		where = append(where, fmt.Sprintf("%s:%d", f, l))
+	}
+	var oe *OrderError
+	if !errors.As(err, &oe) || oe.File != "b.jsonl" || oe.Line != 3 || !strings.Contains(err.Error(), "b.jsonl:3: field \"time\"") ||
+		!strings.Contains(err.Error(), "merging needs every input in time order") {
+		t.Fatalf("err %v", err)
+	}
+	if fmt.Sprint(where) != "[a.jsonl:1 b.jsonl:1 a.jsonl:2 b.jsonl:2]" {
+		t.Fatalf("positions %v", where)
+	}
+}
