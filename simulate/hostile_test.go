@@ -312,6 +312,8 @@ func TestScenarioHostileInput(t *testing.T) {
 		{name: "scenario that is a password file", yaml: "root:$6$SECRETHASH:19000:0:99999:7:::\n", want: "s.yaml:1: not a scenario file", quote: "SECRETHASH"},
 		{name: "scenario that is a key file", yaml: "aws_secret_access_key: SECRETKEY\n", want: "not a scenario file", quote: "SECRETKEY"},
 		{name: "scenario that is an ini file", yaml: "[default]\naws_secret_access_key = SECRETKEY\n", want: "s.yaml", quote: "SECRETKEY"},
+		{name: "rules file that is a device", yaml: base + "server:\n  rules: /dev/zero\n", want: "/dev/zero: not a regular file"},
+		{name: "faults file that is a directory", yaml: base + "server:\n  faults: .\n", want: "not a regular file"},
 		{name: "scenario too large", yaml: base + "description: " + strings.Repeat("x", MaxScenarioBytes) + "\n", want: "larger than"},
 	}
 	for _, c := range cases {
@@ -555,3 +557,32 @@ func (s *endlessTrace) Read(rec *trace.Record) error {
 }
 
 var _ io.Reader = (*bytes.Buffer)(nil)
+
+// Brooker refuses, before it allocates anything, a client count whose runs would not fit in
+// memory (issue 15: --clients 100000000 ran 11 minutes to 10 GB), and bad client counts.
+func TestBrookerHostileInput(t *testing.T) {
+	cases := []struct {
+		name    string
+		clients []int
+		want    string
+		check   func(error) bool
+	}{
+		{"a hundred million clients", []int{10, 100_000_000}, "GiB of memory",
+			func(err error) bool { var le *LimitError; return errors.As(err, &le) && le.Resource == "memory" && !le.Running }},
+		{"no clients", []int{0}, "client counts must be in [1, 2147483647], not 0", nil},
+		{"negative clients", []int{-5}, "not -5", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var err error
+			alloc := memtest.Allocated(func() { _, err = Brooker(context.Background(), BrookerConfig{Clients: c.clients, Runs: 1}, Options{}) })
+			if err == nil || !strings.Contains(err.Error(), c.want) || (c.check != nil && !c.check(err)) {
+				t.Fatalf("err %v, want %q", err, c.want)
+			}
+			if alloc > 1<<20 {
+				t.Fatalf("allocated %d KiB before refusing", alloc>>10)
+			}
+			t.Log(err)
+		})
+	}
+}

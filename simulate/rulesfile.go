@@ -71,8 +71,14 @@ func loadRulesFile(path string) (*rulesFile, error) {
 	return parseRulesFile(path, data)
 }
 
-// readBounded reads at most limit bytes of path; a longer file is an error.
+// readBounded reads path, which must be a regular file of at most limit bytes: a device,
+// a pipe or a directory named by mistake could block the reader or never end.
 func readBounded(path string, limit int64) ([]byte, error) {
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

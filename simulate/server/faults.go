@@ -144,8 +144,14 @@ const (
 )
 
 // LoadFaults reads a fault schedule from a YAML file (format: ParseFaults). A file larger than
-// MaxFaultsFileBytes is refused without being read whole.
+// MaxFaultsFileBytes is refused without being read whole, as is anything but a regular file
+// (a device or a pipe could block the reader or never end).
 func LoadFaults(path string) (*FaultSchedule, error) {
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("server: read faults file: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("server: read faults file: %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("server: read faults file: %w", err)
