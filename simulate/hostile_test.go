@@ -568,7 +568,10 @@ func TestBrookerHostileInput(t *testing.T) {
 		check   func(error) bool
 	}{
 		{"a hundred million clients", []int{10, 100_000_000}, "GiB of memory",
-			func(err error) bool { var le *LimitError; return errors.As(err, &le) && le.Resource == "memory" && !le.Running }},
+			func(err error) bool {
+				var le *LimitError
+				return errors.As(err, &le) && le.Resource == "memory" && !le.Running
+			}},
 		{"no clients", []int{0}, "client counts must be in [1, 2147483647], not 0", nil},
 		{"negative clients", []int{-5}, "not -5", nil},
 	}
