@@ -27,7 +27,7 @@
 //
 // Strategies are built from the real decision core — the same backoff and limiter code the
 // middleware runs — or, for behaviour the core deliberately does not implement, written from
-// its published specification (../shared/reference/sdk_retry.md):
+// its published specification (aws-sdk-go-v2's aws/retry: standard.go, adaptive_ratelimit.go):
 //
 //	tollgate      backoff.Policy (full jitter, 1 s/50 ms bases, 20 s cap, 3 attempts, the token
 //	              quota as retry budget) + limiter.Limiter in enforce mode with the server's rules

@@ -306,7 +306,10 @@ func newVariant(op Operation, prefix string) variant {
 }
 
 // serviceErrors returns the error code and HTTP status a service answers a throttled request
-// and a failed one with (../shared/reference/aws_throttling.md).
+// and a failed one with, as the services document them (EC2:
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html; S3:
+// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html; DynamoDB, Lambda, STS:
+// each API reference's Errors section).
 func serviceErrors(service string) (throttle, fail backoff.Signal) {
 	is := func(name string) bool { return service == name || strings.EqualFold(service, name) }
 	switch {
