@@ -124,7 +124,7 @@
 //     could never serve the calls that wait for it: it is refused before the run with a
 //     *RuleError naming the rules file, line and field.
 //   - Trace records are put in time order as they are read (trace.InOrder: up to a minute or
-//     32,768 records out of order); a record later than that stops Replay and FitContext
+//     4,096 records out of order); a record later than that stops Replay and FitContext
 //     with a *trace.OrderError naming its file and line, rather than results silently wrong.
 //   - Work and memory are estimated before a run (Estimate: calls, an upper bound of
 //     attempts, calls in flight, processes, bytes) and bounded by Options.Limits (MaxWork,

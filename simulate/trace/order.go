@@ -12,7 +12,7 @@ const (
 	// DefaultOrderWindow is the time a record may come after a later one.
 	DefaultOrderWindow = time.Minute
 	// DefaultOrderBuffer is the most records InOrder holds while it waits for late ones.
-	DefaultOrderBuffer = 1 << 15
+	DefaultOrderBuffer = 1 << 12
 )
 
 // OrderError reports a record that came too late to be put in time order: a record with an
@@ -56,21 +56,29 @@ func (e *OrderError) Error() string {
 		where, e.Time.UTC().Format(time.RFC3339Nano), e.Newest.Sub(e.Time), newest, e.Newest.UTC().Format(time.RFC3339Nano), how)
 }
 
-// Ordered is the Source InOrder returns.
+// Ordered is the Source InOrder returns. Records that come in order (the common case) are read
+// straight into a FIFO ring and copied out once; only records that come earlier than the
+// ring's last go to a heap.
 type Ordered struct {
 	src    Source
+	posSrc Positioner // src, when it can say where its records come from
 	window time.Duration
 	buffer int
-	heap   []orderedItem
+	ring   []orderedItem // a FIFO of records in (time, seq) order; its length is a power of two
+	head   int           // index of the ring's first record
+	n      int           // records in the ring
+	heap   []orderedItem // records that came earlier than the ring's last, a min-heap
 	seq    uint64
-	newest orderedItem // the latest record read (seq 0: none yet)
+	// the latest record read: its time and where it came from (seq 0: none yet)
+	newestAt  time.Time
+	newestPos position
+	newestSeq uint64
 	// the time of the record last passed on (valid once out is true)
 	lastOut time.Time
 	out     bool
 	last    position // where the record (or input error) last returned came from
 	eof     bool
 	err     error // sticky fatal error
-	scratch Record
 }
 
 type orderedItem struct {
@@ -94,7 +102,21 @@ func InOrder(src Source, window time.Duration, buffer int) *Ordered {
 	if buffer <= 0 {
 		buffer = DefaultOrderBuffer
 	}
-	return &Ordered{src: src, window: window, buffer: buffer}
+	o := &Ordered{src: src, window: window, buffer: buffer}
+	o.posSrc, _ = src.(Positioner)
+	if f, ok := src.(*File); ok {
+		o.posSrc, _ = f.Source.(Positioner)
+	}
+	return o
+}
+
+// position asks the source where its last record came from.
+func (o *Ordered) position() position {
+	if o.posSrc == nil {
+		return position{}
+	}
+	f, l := o.posSrc.Position()
+	return position{f, l}
 }
 
 // Position returns where the record (or input error) last returned came from.
@@ -114,16 +136,23 @@ func (o *Ordered) Read(rec *Record) error {
 		if o.err != nil {
 			return o.err
 		}
-		if len(o.heap) > 0 && (o.eof || len(o.heap) >= o.buffer || o.newest.rec.Time.Sub(o.heap[0].rec.Time) >= o.window) {
-			it := o.pop()
-			*rec, o.last = it.rec, it.pos
-			o.lastOut, o.out = it.rec.Time, true
-			return nil
+		if held := o.n + len(o.heap); held > 0 {
+			first := o.first()
+			if o.eof || held >= o.buffer || o.newestAt.Sub(first.rec.Time) >= o.window {
+				o.take(rec)
+				return nil
+			}
 		}
 		if o.eof {
 			return io.EOF
 		}
-		r := &o.scratch
+		// Read into the ring's next slot: a record in order stays there.
+		if o.n == len(o.ring) {
+			o.growRing()
+		}
+		slot := &o.ring[(o.head+o.n)&(len(o.ring)-1)]
+		r := &slot.rec
+		*r = Record{}
 		err := o.src.Read(r)
 		switch {
 		case err == io.EOF:
@@ -132,28 +161,68 @@ func (o *Ordered) Read(rec *Record) error {
 		case err != nil:
 			var ie *InputError
 			if errors.As(err, &ie) {
-				o.last = positionOf(o.src)
+				o.last = o.position()
 				return err
 			}
 			o.err = err
 			return err
 		}
 		o.seq++
-		it := orderedItem{rec: *r, seq: o.seq, pos: positionOf(o.src)}
+		pos := o.position()
 		if o.out && r.Time.Before(o.lastOut) {
-			o.last = it.pos
-			o.err = &OrderError{File: it.pos.file, Line: it.pos.line, Time: r.Time, Newest: o.newest.rec.Time,
-				NewestFile: o.newest.pos.file, NewestLine: o.newest.pos.line, Window: o.window, Buffer: o.buffer}
+			o.last = pos
+			o.err = &OrderError{File: pos.file, Line: pos.line, Time: r.Time, Newest: o.newestAt,
+				NewestFile: o.newestPos.file, NewestLine: o.newestPos.line, Window: o.window, Buffer: o.buffer}
 			return o.err
 		}
-		if o.newest.seq == 0 || !r.Time.Before(o.newest.rec.Time) {
-			o.newest = it
+		if o.newestSeq == 0 || !r.Time.Before(o.newestAt) {
+			o.newestAt, o.newestPos, o.newestSeq = r.Time, pos, o.seq
+			slot.seq, slot.pos = o.seq, pos
+			o.n++
+		} else {
+			o.push(orderedItem{rec: *r, seq: o.seq, pos: pos})
 		}
-		o.push(it)
 	}
 }
 
-func (o *Ordered) less(a, b *orderedItem) bool {
+// first returns the earliest record held (the ring's head or the heap's top).
+func (o *Ordered) first() *orderedItem {
+	if o.n == 0 {
+		return &o.heap[0]
+	}
+	h := &o.ring[o.head]
+	if len(o.heap) > 0 && less(&o.heap[0], h) {
+		return &o.heap[0]
+	}
+	return h
+}
+
+// take moves the earliest record held into rec.
+func (o *Ordered) take(rec *Record) {
+	var it *orderedItem
+	var popped orderedItem
+	if o.n > 0 && (len(o.heap) == 0 || !less(&o.heap[0], &o.ring[o.head])) {
+		it = &o.ring[o.head]
+		o.head = (o.head + 1) & (len(o.ring) - 1)
+		o.n--
+	} else {
+		popped = o.pop()
+		it = &popped
+	}
+	*rec, o.last = it.rec, it.pos
+	o.lastOut, o.out = it.rec.Time, true
+}
+
+// growRing doubles the ring (from 64), keeping its order.
+func (o *Ordered) growRing() {
+	ring := make([]orderedItem, max(2*len(o.ring), 64))
+	for i := 0; i < o.n; i++ {
+		ring[i] = o.ring[(o.head+i)&(len(o.ring)-1)]
+	}
+	o.ring, o.head = ring, 0
+}
+
+func less(a, b *orderedItem) bool {
 	if !a.rec.Time.Equal(b.rec.Time) {
 		return a.rec.Time.Before(b.rec.Time)
 	}
@@ -165,7 +234,7 @@ func (o *Ordered) push(it orderedItem) {
 	h := o.heap
 	for j := len(h) - 1; j > 0; {
 		p := (j - 1) / 2
-		if !o.less(&h[j], &h[p]) {
+		if !less(&h[j], &h[p]) {
 			break
 		}
 		h[j], h[p] = h[p], h[j]
@@ -182,10 +251,10 @@ func (o *Ordered) pop() orderedItem {
 	h = h[:n]
 	for j := 0; ; {
 		l, r, m := 2*j+1, 2*j+2, j
-		if l < n && o.less(&h[l], &h[m]) {
+		if l < n && less(&h[l], &h[m]) {
 			m = l
 		}
-		if r < n && o.less(&h[r], &h[m]) {
+		if r < n && less(&h[r], &h[m]) {
 			m = r
 		}
 		if m == j {
