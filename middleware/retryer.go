@@ -29,8 +29,10 @@ var _ aws.RetryerV2 = (*retryer)(nil)
 
 // NewRetryer returns an aws.RetryerV2 that retries with t's policy. Every retryer of one Tollgate
 // shares its budget and jitter source. It is meant to be installed together with AddToStack
-// (WithTollgate does both); alone it still classifies, budgets and backs off, but cannot check
-// the call's deadline before sleeping nor use decorrelated jitter's per-call state.
+// (WithTollgate does both); alone it still classifies, budgets, backs off and stops at
+// Config.Policy.MaxAttempts (default 3), but knows neither the call's service (so no per-service
+// defaults: DynamoDB gets 3 attempts and the 50 ms base) nor its deadline before sleeping, nor
+// decorrelated jitter's per-call state.
 func (t *Tollgate) NewRetryer() aws.Retryer { return &retryer{t: t} }
 
 func nopRelease(error) error { return nil }

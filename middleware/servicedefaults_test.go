@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,11 +13,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	smithymiddleware "github.com/aws/smithy-go/middleware"
 
 	"github.com/tollgate/tollgate/backoff"
@@ -189,8 +192,9 @@ func TestServiceRetryDefaultsMatchTheSDK(t *testing.T) {
 						tg = mustNew(t, Config{Seed: 7})
 					}
 					err := svc.call(context.Background(), awsConfig("http://service.test", newHandlerClient(srv)), tg)
-					if err == nil {
-						t.Fatalf("%s: a call failing every attempt succeeded", who)
+					var mae *retry.MaxAttemptsError
+					if !errors.As(err, &mae) || mae.Attempt != wantAttempts {
+						t.Fatalf("%s: error %v, want *retry.MaxAttemptsError after %d attempts", who, err, wantAttempts)
 					}
 					if got := len(srv.headers); got != wantAttempts {
 						t.Errorf("%s: %d attempts, want %d", who, got, wantAttempts)
@@ -226,5 +230,82 @@ func TestServiceRetryDefaultsMatchTheSDK(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// Who bounds a call's attempts, and what the caller gets at the bound. With every attempt
+// failing with a 500 (DynamoDB GetItem), tollgate ends where the SDK ends, with the SDK's own
+// *retry.MaxAttemptsError: at the service's default (4), at a RetryMaxAttempts set on the
+// client or on one call (the SDK then counts), at Config.Policy.MaxAttempts when set; and a
+// retryer installed without the stack middleware still stops at the default.
+func TestAttemptBounds(t *testing.T) {
+	ddb := defaultsClients[0]
+	getItem := func(ctx context.Context, c *dynamodb.Client, optFns ...func(*dynamodb.Options)) error {
+		_, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"),
+			Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "a"}}}, optFns...)
+		return err
+	}
+	cases := []struct {
+		name   string
+		cfg    Config
+		client func(o *dynamodb.Options, tg *Tollgate)
+		call   []func(*dynamodb.Options)
+		want   int
+	}{
+		{"service default", Config{}, func(o *dynamodb.Options, tg *Tollgate) { install(tg, &o.Retryer, &o.APIOptions) }, nil, 4},
+		{"client RetryMaxAttempts", Config{}, func(o *dynamodb.Options, tg *Tollgate) {
+			o.RetryMaxAttempts = 6
+			install(tg, &o.Retryer, &o.APIOptions)
+		}, nil, 6},
+		{"call RetryMaxAttempts", Config{}, func(o *dynamodb.Options, tg *Tollgate) { install(tg, &o.Retryer, &o.APIOptions) },
+			[]func(*dynamodb.Options){func(o *dynamodb.Options) { o.RetryMaxAttempts = 2 }}, 2},
+		{"Config.Policy.MaxAttempts", Config{Policy: backoff.Policy{MaxAttempts: 5}},
+			func(o *dynamodb.Options, tg *Tollgate) { install(tg, &o.Retryer, &o.APIOptions) }, nil, 5},
+		{"retryer without the stack middleware", Config{},
+			func(o *dynamodb.Options, tg *Tollgate) { o.Retryer = tg.NewRetryer() }, nil, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := &scriptedServer{svc: ddb, fail: -1}
+				cfg := tc.cfg
+				cfg.Seed = 3
+				tg := mustNew(t, cfg)
+				c := dynamodb.NewFromConfig(awsConfig("http://service.test", newHandlerClient(srv)), func(o *dynamodb.Options) { tc.client(o, tg) })
+				err := getItem(context.Background(), c, tc.call...)
+				if got := len(srv.headers); got != tc.want {
+					t.Errorf("%d attempts, want %d (headers %q)", got, tc.want, srv.headers)
+				}
+				var mae *retry.MaxAttemptsError
+				if !errors.As(err, &mae) || mae.Attempt != tc.want {
+					t.Errorf("error %T %v, want *retry.MaxAttemptsError after %d attempts", err, err, tc.want)
+				}
+				var apiErr smithy.APIError
+				if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InternalServerError" {
+					t.Errorf("the service's error is lost: %v", err)
+				}
+				if tc.name != "retryer without the stack middleware" {
+					if want := fmt.Sprintf("attempt=%d; max=%d", tc.want, tc.want); srv.headers[len(srv.headers)-1] != want {
+						t.Errorf("last amz-sdk-request %q, want %q", srv.headers[len(srv.headers)-1], want)
+					}
+				}
+			})
+		})
+	}
+}
+
+// A long-polling operation whose retry the retryer refuses gets a RetryDelay from the SDK
+// before it returns; a call stopped at its maximum attempts gets none.
+func TestNoDelayAfterMaxAttempts(t *testing.T) {
+	tg := mustNew(t, Config{Seed: 1})
+	r := tg.NewRetryer()
+	cs := &callState{svc: tg.servicePolicy("SQS"), stop: backoff.StopMaxAttempts.String()}
+	err := &attemptError{err: &smithy.GenericAPIError{Code: "ThrottlingException"}, cs: cs}
+	if d, e := r.RetryDelay(3, err); d != 0 || e != nil {
+		t.Errorf("RetryDelay after the last attempt: %v, %v; want 0, nil", d, e)
+	}
+	cs.stop = ""
+	if d, _ := r.RetryDelay(1, err); d < 0 || d >= time.Second {
+		t.Errorf("RetryDelay of a throttle: %v, want within [0, 1s)", d)
 	}
 }
