@@ -35,7 +35,7 @@ type faultRun struct {
 const (
 	faultWorkers     = 8
 	faultIterations  = 8 // each makes 6 calls: PutItem, GetItem, PutObject, GetObject, GetCallerIdentity, Encrypt
-	faultCallTimeout = 1500 * time.Millisecond
+	faultCallTimeout = 700 * time.Millisecond
 	faultReadTimeout = 300 * time.Millisecond
 )
 
