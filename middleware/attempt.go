@@ -80,7 +80,8 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 		cs.svc.policy.Succeeded(end, &cs.call)
 		return out, md, nil
 	}
-	if class.Retryable() && req != nil && req.GetStream() != nil && !req.IsStreamSeekable() {
+	lastAttempt := cs.maxAttempts > 0 && attempt >= cs.maxAttempts
+	if class.Retryable() && !lastAttempt && req != nil && req.GetStream() != nil && !req.IsStreamSeekable() {
 		// The SDK would back off, then fail to rewind the body: stop now, and say why.
 		cs.stop = "body_not_rewindable"
 		err = &BodyNotSeekableError{Service: cs.key.Service, Operation: cs.operation, Attempts: attempt, Err: err}

@@ -42,8 +42,11 @@
 // # Errors
 //
 // Client-side refusals are typed and say so: *limiter.RefusedError when the limiter cannot admit
-// an attempt in time, *backoff.RetryRefusedError when the retry budget is exhausted or the
-// backoff would end after the deadline (wrapping the service's last error). Both sit under the
+// an attempt in time (naming the SDK operation, and in Variant the limiter's variant that chose
+// the bucket), *backoff.RetryRefusedError when the retry budget is exhausted or the backoff
+// would end after the deadline (wrapping the service's last error), *BodyNotSeekableError when a
+// retryable failure cannot be retried because the request body cannot be sent again. A call
+// that used all its attempts ends with the SDK's own *retry.MaxAttemptsError. Both sit under the
 // SDK's *smithy.OperationError, so errors.As finds them, and the service error, through it.
 //
 // # Retries as the SDK does them
