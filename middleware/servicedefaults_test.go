@@ -163,10 +163,10 @@ func (s *scriptedServer) firstGaps() []time.Duration {
 // Per-service retry defaults, against the SDK's own clients: with every attempt failing with a
 // 500, tollgate makes as many attempts as the client's default standard retryer (4 for DynamoDB
 // and DynamoDB Streams, 3 for the others), with the same amz-sdk-request header; and with the
-// first attempt of 300 calls failing, the delays before the retry stay below the same
+// first attempt of 150 calls failing, the delays before the retry stay below the same
 // transient base (25 ms or 50 ms) and come near it — for the SDK (crypto-random jitter, so
-// "near": the largest of 300 uniform draws falls in the top 20% of the range with probability
-// 1 - 0.8^300 ≈ 1 - 10^-29) and for tollgate (seeded).
+// "near": the largest of 150 uniform draws falls in the top 20% of the range with probability
+// 1 - 0.8^150 ≈ 1 - 3·10^-15) and for tollgate (seeded).
 func TestServiceRetryDefaultsMatchTheSDK(t *testing.T) {
 	bases := map[string]time.Duration{}
 	attempts := map[string]int{}
@@ -211,7 +211,7 @@ func TestServiceRetryDefaultsMatchTheSDK(t *testing.T) {
 						tg = mustNew(t, Config{Seed: 7})
 					}
 					cfg := awsConfig("http://service.test", newHandlerClient(srv))
-					for i := 0; i < 300; i++ {
+					for i := 0; i < 150; i++ {
 						if err := svc.call(context.Background(), cfg, tg); err != nil {
 							t.Fatalf("%s: call %d: %v", who, i, err)
 						}
@@ -224,7 +224,7 @@ func TestServiceRetryDefaultsMatchTheSDK(t *testing.T) {
 						largest = max(largest, g)
 					}
 					if largest < wantBase*8/10 {
-						t.Errorf("%s: the largest of 300 first delays is %v, below 80%% of the %v base", who, largest, wantBase)
+						t.Errorf("%s: the largest of 150 first delays is %v, below 80%% of the %v base", who, largest, wantBase)
 					}
 					t.Logf("%s %s: %d attempts at most; first retry delays up to %v (base %v)", svc.service, who, wantAttempts, largest, wantBase)
 				})
