@@ -27,7 +27,7 @@ type callState struct {
 	svc       *servicePolicy // the service's retry policy
 	call      backoff.Call
 	// maxAttempts bounds the call's attempts; 0 when the SDK's retry middleware counts them
-	// (a RetryMaxAttempts option wrapped the retryer, see attemptMiddleware.countAttempts).
+	// (a RetryMaxAttempts option wrapped the retryer, see countAttempts).
 	maxAttempts int
 
 	attempts    int           // attempts started

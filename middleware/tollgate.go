@@ -48,7 +48,7 @@ type Config struct {
 // every client; it is safe for concurrent use.
 type Tollgate struct {
 	limiter      *limiter.Limiter
-	policy       backoff.Policy // MaxAttempts < 0: the SDK's retry middleware enforces attempts
+	policy       backoff.Policy // MaxAttempts -1: attempts are counted by the caller of the policy
 	maxAttempts  int
 	services     map[string]*servicePolicy // services with their own SDK defaults
 	anyService   servicePolicy             // every other service
