@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,9 +48,9 @@ type failureCase struct {
 }
 
 // readTimeout is the SDK read timeout (BuildableClient.WithReadTimeout) and client timeout the
-// timeout cases use: long enough for a loopback answer on a busy machine, short enough to keep
-// the catalogue quick.
-const readTimeout = 300 * time.Millisecond
+// timeout cases give their first, faulty attempt: long enough for a loopback server to send
+// the headers and half a body on a busy machine, short enough to keep the catalogue quick.
+const readTimeout = time.Second
 
 // serverFault fails the first request with fault; the client is the SDK's HTTP client.
 func serverFault(fault func(*faultServer, http.ResponseWriter, *http.Request)) setupFunc {
@@ -133,28 +135,63 @@ func tlsFault(fault func(net.Conn), untrusted bool) setupFunc {
 	}
 }
 
-// ctxFault stalls the first request and ends the call's context: canceled once the server has
-// the request, or by a deadline.
+// ctxFault stalls the first request and ends the call's context once the server has the
+// request: canceled, or with its deadline passed (ctx.Err() = context.DeadlineExceeded, the value
+// a passed deadline gives) — at that moment and no other, so a busy machine cannot make the
+// deadline pass before the attempt was even sent.
 func ctxFault(cancelOnRequest bool) setupFunc {
 	return func(t *testing.T, fam family, next http.Handler) caseSetup {
 		s := newFaultServer(t, next, faultServerOptions{fault: faultStallBeforeHeaders, faulty: 1})
-		var ctx context.Context
-		var cancel context.CancelFunc
+		ctx := &endingContext{Context: context.Background(), done: make(chan struct{}), err: context.DeadlineExceeded}
 		if cancelOnRequest {
-			ctx, cancel = context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-s.requestSeen:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
-		} else {
-			ctx, cancel = context.WithTimeout(context.Background(), readTimeout)
+			ctx.err = context.Canceled
 		}
-		t.Cleanup(cancel)
+		stop := make(chan struct{})
+		go func() {
+			select {
+			case <-s.requestSeen:
+				ctx.end()
+			case <-stop:
+			}
+		}()
+		t.Cleanup(func() { close(stop) })
 		return caseSetup{endpoint: s.URL(), client: sdkHTTPClient(nil, nil), ctx: ctx}
 	}
+}
+
+// endingContext is a context that ends when the test says, with err (context.Canceled or
+// context.DeadlineExceeded).
+type endingContext struct {
+	context.Context // Background: no values, no deadline
+	once            sync.Once
+	done            chan struct{}
+	err             error
+}
+
+func (c *endingContext) end()                  { c.once.Do(func() { close(c.done) }) }
+func (c *endingContext) Done() <-chan struct{} { return c.done }
+func (c *endingContext) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// firstClient sends a call's first request with first and the others with rest: the timeout
+// cases time out their faulty attempt quickly, and their retry has all the time a busy machine
+// may need.
+type firstClient struct {
+	first, rest aws.HTTPClient
+	sent        atomic.Int32
+}
+
+func (c *firstClient) Do(req *http.Request) (*http.Response, error) {
+	if c.sent.Add(1) == 1 {
+		return c.first.Do(req)
+	}
+	return c.rest.Do(req)
 }
 
 // catalogue returns every failure case: the SDK's throttle and transient codes (from the SDK's
@@ -219,18 +256,18 @@ func catalogue(t *testing.T) []failureCase {
 	})
 	expect(0, backoff.ConnRefused)
 	add("transport", "read timeout before headers", withClient(faultStallBeforeHeaders, func(*faultServer) aws.HTTPClient {
-		return sdkHTTPClient(nil, nil).WithReadTimeout(readTimeout)
+		return &firstClient{first: sdkHTTPClient(nil, nil).WithReadTimeout(readTimeout), rest: sdkHTTPClient(nil, nil)}
 	}))
 	expect(0, backoff.TransportTimeout)
 	add("transport", "read timeout mid-body", withClient(faultStallMidBody, func(s *faultServer) aws.HTTPClient {
-		return sdkHTTPClient(nil, nil).WithReadTimeout(readTimeout)
+		return &firstClient{first: sdkHTTPClient(nil, nil).WithReadTimeout(readTimeout), rest: sdkHTTPClient(nil, nil)}
 	}))
 	expect(200, backoff.TransportTimeout)
 	// On a loaded machine net/http may close the connection under the body's reader as the
 	// timeout fires; the reader then sees "use of closed network connection".
 	expect(200, backoff.ConnReset)
 	add("transport", "client timeout (http.Client.Timeout)", withClient(faultStallBeforeHeaders, func(*faultServer) aws.HTTPClient {
-		return sdkHTTPClient(nil, nil).WithTimeout(readTimeout)
+		return &firstClient{first: sdkHTTPClient(nil, nil).WithTimeout(readTimeout), rest: sdkHTTPClient(nil, nil)}
 	}))
 	expect(0, backoff.TransportTimeout)
 	add("transport", "TLS handshake reset", tlsFault(tlsFaultResetHandshake, false))

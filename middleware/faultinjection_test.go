@@ -35,8 +35,8 @@ type faultRun struct {
 const (
 	faultWorkers     = 8
 	faultIterations  = 8 // each makes 6 calls: PutItem, GetItem, PutObject, GetObject, GetCallerIdentity, Encrypt
-	faultCallTimeout = 700 * time.Millisecond
-	faultReadTimeout = 300 * time.Millisecond
+	faultCallTimeout = 5 * time.Second
+	faultReadTimeout = time.Second
 )
 
 // runBehindFaultProxy drives real SDK clients — DynamoDB, S3, STS, KMS — against the emulator
