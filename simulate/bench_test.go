@@ -106,7 +106,8 @@ func BenchmarkEngineAttempts(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					r := runScenario(context.Background(), c, strat, uint64(i), nil)
 					for _, g := range r.groups {
-						total.add(&g.c)
+						c, _ := g.total()
+						total.add(&c)
 					}
 				}
 				b.StopTimer()

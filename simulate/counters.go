@@ -129,6 +129,8 @@ type capacityTracker struct {
 	cache map[limiter.Key]struct{}
 	rate  float64
 	burst float64
+	// unlimited: some request matched no rule
+	unlimited bool
 	// recent remembers requests already added, in slots chosen by their strings' addresses:
 	// a trace reader shares the strings of recurring values, so a recurring request is found
 	// here without hashing its strings.
@@ -169,6 +171,7 @@ func (t *capacityTracker) add(r *server.Request) {
 	}
 	id, rate, burst, ok := serverBucket(t.rules, r)
 	if !ok {
+		t.unlimited = true
 		return
 	}
 	if _, dup := t.seen[id]; dup {
@@ -177,6 +180,11 @@ func (t *capacityTracker) add(r *server.Request) {
 	t.seen[id] = struct{}{}
 	t.rate += rate
 	t.burst += float64(burst)
+}
+
+// tally returns the tracked buckets' capacity over a window of w: their bursts and their refill.
+func (t *capacityTracker) tally(w time.Duration) capTally {
+	return capTally{tokens: t.rate*w.Seconds() + t.burst, unlimited: t.unlimited}
 }
 
 // serverBucket names the server bucket a request is charged to under rules, with its rate and

@@ -12,6 +12,8 @@ const (
 	evSend                              // a call's attempt asks to be sent (id: call)
 	evArrive                            // a call's attempt reaches the server (id: call)
 	evResponse                          // a call's attempt's answer reaches the client (id: call)
+	evWake                              // a sleep group's attempts wake (id: sleep group)
+	evSleepDeadline                     // a sleeping call's deadline (id: call)
 )
 
 // simEvent is one scheduled happening. Events are values: the queue never allocates per event.

@@ -127,14 +127,21 @@ func (s *SDKStandard) NewClient(env ClientEnv) Client {
 	return &policyClient{policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: sdkBackoff, Budget: sdkQuota()}, rng: env.Rand}
 }
 
-// Tollgate is tollgate's own strategy, as its middleware runs it in each process: a
-// backoff.Policy (full jitter, throttle-aware bases, 3 attempts, the token-quota retry budget)
-// and a limiter.Limiter in enforce mode whose rules match the server's (or were fitted from a
-// trace). Every attempt, retries included, takes its token from its API's bucket first, waiting
-// when the bucket says so and refusing on the client side when the wait would pass the call's
-// deadline. Throttles and successes are fed back to the limiter.
+// Tollgate is tollgate's own strategy as a real install runs it in each process: the one-line
+// install of the README (middleware.New with limiter.New(limiter.DefaultRules())) — the
+// limiter built by the same constructor, with the same rules, so whatever that install does
+// (static published quotas today, learned rates when the limiter learns them) this strategy
+// does — and the middleware's default retry policy (full jitter, throttle-aware bases,
+// 3 attempts, the token-quota retry budget). Every attempt, retries included, takes its token
+// from its API's bucket first, waiting when the bucket says so and refusing on the client side
+// when the wait would pass the call's deadline. Throttles and successes are fed back to the
+// limiter.
+//
+// It knows only what a real install knows: the published quotas (or the rules file a user
+// gives it, Rules), never the server's true limits. TollgateOracle is the same client handed
+// the server's rules.
 type Tollgate struct {
-	Rules       limiter.Rules // nil: the server's rules
+	Rules       limiter.Rules // nil: limiter.DefaultRules(), as the one-line install
 	MaxAttempts int           // 0: 3
 }
 
@@ -145,11 +152,40 @@ func (s *Tollgate) Name() string { return "tollgate" }
 func (s *Tollgate) NewClient(env ClientEnv) Client {
 	rules := s.Rules
 	if rules == nil {
-		rules = env.Rules
+		// The one-line install: limiter.New(limiter.DefaultRules()).
+		return newTollgateClient(limiter.New(limiter.DefaultRules()), s.MaxAttempts, env)
 	}
+	return newTollgateClient(limiter.New(rules), s.MaxAttempts, env)
+}
+
+// TollgateOracle is Tollgate handed the server's true rules (raised quotas, unpublished limits),
+// which no real install knows: an upper reference for what tollgate's client could do with
+// perfect knowledge of the server's rules as they are at the start of a run. It does not learn
+// of capacity changes during the run (server.capacity steps) unless its limiter learns them.
+type TollgateOracle struct {
+	MaxAttempts int // 0: 3
+}
+
+// Name returns "tollgate-oracle".
+func (s *TollgateOracle) Name() string { return "tollgate-oracle" }
+
+// NewClient is never called by the engine for an Oracle; it returns the one-line install's
+// client, knowing nothing of the server.
+func (s *TollgateOracle) NewClient(env ClientEnv) Client {
+	return (&Tollgate{MaxAttempts: s.MaxAttempts}).NewClient(env)
+}
+
+// NewOracleClient returns one process's tollgate whose limiter has the server's rules.
+func (s *TollgateOracle) NewOracleClient(env ClientEnv, server limiter.Rules) Client {
+	return newTollgateClient(limiter.New(server), s.MaxAttempts, env)
+}
+
+// newTollgateClient returns a client gating attempts on lim with the middleware's default
+// policy (middleware.Config's zero Policy: the token-quota budget).
+func newTollgateClient(lim *limiter.Limiter, maxAttempts int, env ClientEnv) *tollgateClient {
 	return &tollgateClient{
-		lim:    limiter.New(rules, limiter.WithMode(limiter.Enforce)),
-		policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Budget: backoff.NewTokenQuota(backoff.TokenQuotaConfig{})},
+		lim:    lim,
+		policy: &backoff.Policy{MaxAttempts: maxAttempts, Budget: backoff.NewTokenQuota(backoff.TokenQuotaConfig{})},
 		rng:    env.Rand,
 	}
 }
