@@ -50,9 +50,9 @@ type process struct {
 
 // groupRun is a group's state in one run.
 type groupRun struct {
-	name    string
-	cg      *compiledGroup // nil for trace groups
-	rng     *rand.Rand     // arrivals and operation choice
+	name string
+	cg   *compiledGroup // nil for trace groups
+	rng  *rand.Rand     // arrivals and operation choice
 	// ops are the group's counters and latencies per operation (opOf(call)); the group's own
 	// are their sum (groupRun.total)
 	ops   []opRun

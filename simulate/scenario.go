@@ -155,8 +155,8 @@ type compiledGroup struct {
 
 // compiled is a validated scenario: immutable, shared by every run.
 type compiled struct {
-	sc     *Scenario
-	rules  limiter.Rules
+	sc    *Scenario
+	rules limiter.Rules
 	// oracle is what tollgate-oracle is handed: the server's rules, with the capacity steps
 	// in force at the start of the run as rules of their own
 	oracle limiter.Rules

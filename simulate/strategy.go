@@ -98,9 +98,9 @@ type Admission struct {
 	// instant are asked again in a random order, as goroutines racing for a mutex would be, and
 	// when one of them is told to wait again the others are told the same without being asked.
 	Shared  bool
-	Refused bool          // the client refuses the attempt (client-side; the call ends)
-	Reason  string        // why it refused ("deadline", "max-wait", ...)
-	Rule    string        // the limiter rule that decided, if any
+	Refused bool   // the client refuses the attempt (client-side; the call ends)
+	Reason  string // why it refused ("deadline", "max-wait", ...)
+	Rule    string // the limiter rule that decided, if any
 }
 
 // Decision is a Client's answer to Finish.
