@@ -26,7 +26,7 @@ func (s *SDKAdaptive) Name() string { return "sdk-adaptive" }
 // NewClient returns one SDK client's adaptive retryer: its own quota and its own rate limiter,
 // whose clocks start when the client is made (env.Created), as NewAdaptiveMode's do.
 func (s *SDKAdaptive) NewClient(env ClientEnv) Client {
-	std := &policyClient{policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: sdkBackoff, Budget: sdkQuota()}, rng: env.Rand}
+	std := &policyClient{policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: sdkBackoff, Budget: sdkQuota()}, rng: env.Rand, sdkOrder: true}
 	return &adaptiveClient{std: std, rate: NewCubicLimiter(env.Created)}
 }
 
@@ -58,8 +58,10 @@ func (a *adaptiveClient) Finish(now time.Time, c *Call, s backoff.Signal) Decisi
 	return a.std.Finish(now, c, s)
 }
 
-// CUBIC constants of the SDK's adaptive rate limiter (aws/retry/adaptive_ratelimit.go).
-const (
+// CUBIC parameters of the SDK's adaptive rate limiter (aws/retry/adaptive_ratelimit.go). They
+// are variables, as the SDK's are (fields of adaptiveRateLimit): 1-smooth and 1-beta must be
+// computed in float64 at run time, as the SDK computes them, not exactly at compile time.
+var (
 	cubicSmooth  = 0.8
 	cubicBeta    = 0.7
 	cubicScale   = 0.4
@@ -118,14 +120,20 @@ func (l *CubicLimiter) MeasuredRate() float64 { return l.measuredRate }
 func (l *CubicLimiter) Tokens() (tokens, capacity float64) { return l.tokens, l.capacity }
 
 // Acquire is AcquireToken(1) at now: it takes a token, or reports false and how long to sleep
-// before trying again, (1-available)/fillRate truncated to nanoseconds.
+// before trying again, (1-available)/fillRate truncated to nanoseconds — and at least 1 ns.
+//
+// The SDK asks for a sleep of 0 ns when the bucket is less than fillRate·1e-9 tokens short of
+// one, which follows almost every sleep (the truncation leaves it just short). It then loops at
+// once: a real clock has moved on by then (and is moving on while it loops), so it gets its token
+// within a microsecond. A virtual clock does not move on its own: the loop would spin for ever.
+// Here the wait is 1 ns, the least a clock can move.
 func (l *CubicLimiter) Acquire(now time.Time) (bool, time.Duration) {
 	if !l.enabled {
 		return true, 0
 	}
 	l.refill(now)
 	if 1 > l.tokens {
-		return false, time.Duration((1 - l.tokens) / l.fillRate * float64(time.Second))
+		return false, max(time.Duration((1-l.tokens)/l.fillRate*float64(time.Second)), time.Nanosecond)
 	}
 	l.tokens--
 	return true, 0

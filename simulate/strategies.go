@@ -53,6 +53,11 @@ type policyClient struct {
 	policy  *backoff.Policy
 	rng     *rand.Rand
 	classes classCache
+	// sdkOrder asks the retry quota before drawing the delay, as the SDK's Attempt middleware
+	// does (GetRetryToken, then RetryDelay): a retry the quota refuses draws nothing. The
+	// policy draws first (it needs the delay to check the call's deadline); the decisions are
+	// the same, but the order of draws is the SDK's only this way.
+	sdkOrder bool
 }
 
 // classCache remembers the classes a policy gave the last two signals it classified. A client
@@ -91,7 +96,35 @@ func (p *policyClient) Admit(time.Time, *Call) Admission { return Admission{} }
 func (p *policyClient) Abandon(time.Time, *Call) {}
 
 func (p *policyClient) Finish(now time.Time, c *Call, s backoff.Signal) Decision {
+	if p.sdkOrder && s != (backoff.Signal{}) {
+		if d, refused := quotaRefusal(p.policy, p.classes.classify(p.policy, s), now, c); refused {
+			return d
+		}
+	}
 	return policyFinish(p.policy, &p.classes, now, c, s, p.rng)
+}
+
+// quotaRefusal reports the decision of a policy whose budget is a TokenQuota for a failure of
+// class when the quota cannot pay for the retry (the call has attempts left), without drawing
+// a delay: the SDK's order (see policyClient.sdkOrder).
+func quotaRefusal(p *backoff.Policy, class backoff.Class, now time.Time, c *Call) (Decision, bool) {
+	q, ok := p.Budget.(*backoff.TokenQuota)
+	if !ok || !class.Retryable() {
+		return Decision{}, false
+	}
+	maxAttempts := p.MaxAttempts
+	if maxAttempts == 0 {
+		maxAttempts = backoff.DefaultMaxAttempts
+	}
+	if maxAttempts > 0 && c.Attempt >= maxAttempts {
+		return Decision{}, false
+	}
+	lvl := q.Level(now)
+	if lvl.Available >= q.RetryCost(class) {
+		return Decision{}, false
+	}
+	return Decision{Class: class, Stop: backoff.StopBudget.String(), ClientSide: true, Budget: q.Name(),
+		Level: lvl.Available, Capacity: lvl.Capacity}, true
 }
 
 // policyFinish applies a Policy to an attempt's outcome: Succeeded, or Failed (as FailedAs
@@ -124,7 +157,7 @@ func (s *SDKStandard) Name() string { return "sdk-standard" }
 
 // NewClient returns one SDK client's retryer.
 func (s *SDKStandard) NewClient(env ClientEnv) Client {
-	return &policyClient{policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: sdkBackoff, Budget: sdkQuota()}, rng: env.Rand}
+	return &policyClient{policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: sdkBackoff, Budget: sdkQuota()}, rng: env.Rand, sdkOrder: true}
 }
 
 // Tollgate is tollgate's own strategy as a real install runs it in each process: the one-line
