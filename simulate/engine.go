@@ -509,18 +509,22 @@ func (e *engine) response(id int32) {
 	c := &e.calls[id]
 	oc := e.count(c)
 	b := e.bin(e.now)
+	os := e.opSeries(c, b)
 	e.series.Attempts[b]++
+	os.Attempts[b]++
 	var sig backoff.Signal
 	switch c.outcome {
 	case server.Throttled:
 		sig = c.v.thr
 		oc.Throttled++
 		e.series.Throttled[b]++
+		os.Throttled[b]++
 	case server.Failed:
 		sig = c.v.fail
 		oc.ServerErrors++
 	default:
 		e.series.Successes[b]++
+		os.Successes[b]++
 	}
 	now := e.t(e.now)
 	var d Decision

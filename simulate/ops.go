@@ -31,6 +31,23 @@ func (o opInfo) label() string {
 type opRun struct {
 	c       Counters
 	latency Histogram
+	series  Series // in the bins of the run's series
+}
+
+// opSeries returns the series of call c's group and operation, with bin b (a bin of e.series)
+// in it.
+func (e *engine) opSeries(c *callState, b int) *Series {
+	s := &e.groups[c.group].ops[c.v.op].series
+	if s.Width == 0 {
+		s.Width = e.series.Width
+	}
+	for s.Width < e.series.Width {
+		s.coarsen()
+	}
+	if len(s.Attempts) <= b {
+		s.bin(int64(b) * int64(s.Width))
+	}
+	return s
 }
 
 // count returns the counters of call c's group and operation.
@@ -63,6 +80,7 @@ type opResult struct {
 	info    opInfo
 	c       Counters
 	latency Histogram
+	series  Series
 	cap     capTally
 	alone   *opResult // the same operation run alone (Operation.Alone), if asked for
 }
@@ -73,6 +91,7 @@ func mergeOp(ops []*opResult, o *opResult) []*opResult {
 		if x.info == o.info {
 			x.c.add(&o.c)
 			x.latency.Merge(&o.latency)
+			x.series.merge(o.series)
 			x.cap.add(o.cap)
 			if o.alone != nil {
 				if x.alone == nil {
@@ -84,6 +103,7 @@ func mergeOp(ops []*opResult, o *opResult) []*opResult {
 		}
 	}
 	cp := &opResult{info: o.info, c: o.c, latency: o.latency, cap: o.cap}
+	cp.series.merge(o.series)
 	if o.alone != nil {
 		cp.alone = &opResult{info: o.info}
 		mergeOp([]*opResult{cp.alone}, o.alone)

@@ -63,6 +63,12 @@ type OperationReport struct {
 	// Alone is the API's results in the companion run where it ran alone (Operation.Alone),
 	// at the strategy's level only.
 	Alone *Summary `json:"alone,omitempty"`
+	// Series is the API's attempts, successes and throttles over time, summed over runs, at
+	// the strategy's level only.
+	Series *SeriesReport `json:"series,omitempty"`
+	// Latency is the distribution of the API's successful calls' latencies, at the strategy's
+	// level only.
+	Latency *Histogram `json:"-"`
 }
 
 // Summary is the figures a report shows for a strategy or a group.

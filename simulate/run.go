@@ -133,13 +133,18 @@ func (a *accum) report(name string) StrategyReport {
 	sum := func(c *Counters, l *Histogram, t capTally) Summary {
 		return summarize(c, l, a.window, a.elapsed, a.runs, t)
 	}
-	opReports := func(ops []*opResult, withAlone bool) []OperationReport {
+	opReports := func(ops []*opResult, strategyLevel bool) []OperationReport {
 		out := []OperationReport{}
 		for _, op := range ops {
 			or := OperationReport{Name: op.info.label(), Service: op.info.Service, Operation: op.info.Operation,
 				Region: op.info.Region, Resource: op.info.Resource, Unfiltered: op.info.Unfiltered,
 				Summary: sum(&op.c, &op.latency, op.cap)}
-			if withAlone {
+			if strategyLevel {
+				sr := seriesReport(&op.series)
+				or.Series = &sr
+				or.Latency = &op.latency
+			}
+			if strategyLevel {
 				for _, al := range a.alone {
 					if al.info == op.info {
 						s := sum(&al.c, &al.latency, al.cap)
@@ -326,7 +331,7 @@ func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, 
 		cg := &c.groups[gi]
 		gr := &groupResult{name: g.name, cap: rc.groups[gi]}
 		for oi := range g.ops {
-			op := &opResult{info: cg.ops[oi], c: g.ops[oi].c, latency: g.ops[oi].latency, cap: rc.ops[gi][oi]}
+			op := &opResult{info: cg.ops[oi], c: g.ops[oi].c, latency: g.ops[oi].latency, series: g.ops[oi].series, cap: rc.ops[gi][oi]}
 			op.cap.onTime = limitedOnTime(op)
 			gr.ops = append(gr.ops, op)
 			gr.cap.onTime += limitedOnTime(op)
@@ -338,6 +343,7 @@ func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, 
 			api := apis[op.info]
 			api.c.add(&op.c)
 			api.latency.Merge(&op.latency)
+			api.series.merge(op.series)
 			api.cap.onTime += limitedOnTime(op)
 		}
 		res.groups = append(res.groups, gr)
@@ -398,7 +404,7 @@ func (e *engine) replayResults(pf *prefetcher, caps map[string]*capacityTracker,
 		}
 		svc := pf.service(gi)
 		for oi := range g.ops {
-			op := &opResult{c: g.ops[oi].c, latency: g.ops[oi].latency}
+			op := &opResult{c: g.ops[oi].c, latency: g.ops[oi].latency, series: g.ops[oi].series}
 			if svc != nil && oi < len(svc.opList) {
 				op.info, op.cap = svc.opList[oi].info, svc.opList[oi].caps.tally(w)
 			}
