@@ -89,7 +89,7 @@ func BenchmarkEngineAttempts(b *testing.B) {
 		s    func() *Scenario
 	}{{"ec2", benchEC2}, {"s3", benchS3}, {"mixed", benchMixed}}
 	for _, sc := range scenarios {
-		for _, name := range []string{"sdk-standard", "tollgate", "sdk-adaptive", "no-retry"} {
+		for _, name := range []string{"sdk-standard", "tollgate", "tollgate-oracle", "sdk-adaptive", "no-retry"} {
 			b.Run(sc.name+"/"+name, func(b *testing.B) {
 				c, err := compile(sc.s())
 				if err != nil {

@@ -289,7 +289,9 @@ func newVariant(op Operation, prefix string) variant {
 }
 
 // serviceErrors returns the error code and HTTP status a service answers a throttled request
-// and a failed one with (../shared/reference/aws_throttling.md).
+// and a failed one with (each service's error codes and wire format: EC2 RequestLimitExceeded,
+// S3 503 SlowDown, DynamoDB ProvisionedThroughputExceededException, Lambda 429
+// TooManyRequestsException, STS/IAM Throttling; the SDK's retry/throttle_error.go lists them).
 func serviceErrors(service string) (throttle, fail backoff.Signal) {
 	is := func(name string) bool { return service == name || strings.EqualFold(service, name) }
 	switch {
