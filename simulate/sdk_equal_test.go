@@ -363,13 +363,7 @@ func (c *observedClient) Admit(now time.Time, call *Call) Admission {
 	case *adaptiveClient:
 		r.quota = cl.std.policy.Budget.Level(now).Available
 		r.fill, r.measured = cl.rate.FillRate(), cl.rate.MeasuredRate()
-		if cl.rate.Enabled() {
-			r.tokens, _ = cl.rate.Tokens()
-		} else {
-			// The SDK's disabled bucket is not refilled at acquisition: its tokens are the
-			// ones of the last update, which Tokens reports too.
-			r.tokens, _ = cl.rate.Tokens()
-		}
+		r.tokens, _ = cl.rate.Tokens() // after this acquisition's refill (none while disabled)
 	}
 	c.o.rec.sends = append(c.o.rec.sends, r)
 	return a
@@ -413,7 +407,7 @@ func runSim(t *testing.T, w workload, strat Strategy, runSeed uint64, epoch time
 	return rec
 }
 
-// sameRecords fails t unless want and got hold the same records (in any order).
+// sameRecords fails t unless the SDK's and the simulator's records are the same (in any order).
 func sameRecords[T any](t *testing.T, what string, sdk, sim []T, cmp func(a, b T) int) {
 	t.Helper()
 	slices.SortFunc(sdk, cmp)
