@@ -53,8 +53,8 @@ type groupRun struct {
 	name string
 	cg   *compiledGroup // nil for trace groups
 	rng  *rand.Rand     // arrivals and operation choice
-	// ops are the group's counters and latencies per operation (opOf(call)); the group's own
-	// are their sum (groupRun.total)
+	// ops are the group's counters, latencies and series per operation (count(call)); the
+	// group's own are their sum (groupResult.total)
 	ops   []opRun
 	think int64
 	// One network hop: hopNS when hopSD is 0, else |N(hopMean, hopSD)|.

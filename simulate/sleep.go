@@ -34,7 +34,7 @@ type sleepGroups struct {
 	byKey map[sleepKey]int32
 }
 
-// group returns the id of process proc's group sleeping until at, making one (with its wake
+// sleepGroup returns the id of process proc's group sleeping until at, making one (with its wake
 // event) if there is none.
 func (e *engine) sleepGroup(proc int32, at int64) int32 {
 	s := &e.sleeps
@@ -88,7 +88,7 @@ func (e *engine) leave(id int32) {
 	c.sleep = -1
 }
 
-// release frees group gid once it is empty and no wake event refers to it.
+// releaseSleep frees group gid once it is empty and no wake event refers to it.
 func (e *engine) releaseSleep(gid int32) {
 	s := &e.sleeps
 	g := &s.g[gid]
