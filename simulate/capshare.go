@@ -1,7 +1,9 @@
 package simulate
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,13 +173,19 @@ func (s *capSet) add(spans []capSpan, limited bool) {
 	s.unlimited = s.unlimited || !limited
 }
 
+// tokens sums the buckets' tokens in the order of their names, so that the sum is the same
+// bits in every run, rounded to exactTokens.
 func (s *capSet) tokens() float64 {
 	t := 0.0
-	for _, v := range s.buckets {
-		t += v
+	for _, id := range slices.Sorted(maps.Keys(s.buckets)) {
+		t += s.buckets[id]
 	}
-	return t
+	return exactTokens(t)
 }
+
+// exactTokens rounds t to a multiple of 1/1024: sums of such numbers (below 2^43) are exact in
+// float64, so that runs summed in whatever order they finish give the same total.
+func exactTokens(t float64) float64 { return math.Round(t*1024) / 1024 }
 
 // isS3Service reports whether service is S3.
 func isS3Service(service string) bool { return strings.EqualFold(service, "S3") }

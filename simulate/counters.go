@@ -184,7 +184,7 @@ func (t *capacityTracker) add(r *server.Request) {
 
 // tally returns the tracked buckets' capacity over a window of w: their bursts and their refill.
 func (t *capacityTracker) tally(w time.Duration) capTally {
-	return capTally{tokens: t.rate*w.Seconds() + t.burst, unlimited: t.unlimited}
+	return capTally{tokens: exactTokens(t.rate*w.Seconds() + t.burst), unlimited: t.unlimited}
 }
 
 // serverBucket names the server bucket a request is charged to under rules, with its rate and
