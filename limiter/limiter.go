@@ -480,7 +480,8 @@ func (l *Limiter) refusal(rt *route, key *Key, r *crule, wait time.Duration, rea
 	if rt.uncached {
 		svc, op = key.Service, key.Operation
 	}
-	return &RefusedError{Rule: r.name, Service: svc, Operation: op, Wait: wait, Reason: reason}
+	op, variant, _ := strings.Cut(op, ":")
+	return &RefusedError{Rule: r.name, Service: svc, Operation: op, Variant: variant, Wait: wait, Reason: reason}
 }
 
 // String describes the limiter's configuration.

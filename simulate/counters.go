@@ -98,8 +98,12 @@ func (s *Series) coarsen() {
 	}
 }
 
-// merge adds o into s, coarsening the finer of the two first.
+// merge adds o into s, coarsening the finer of the two first. An empty o (no width: nothing
+// was counted in it) adds nothing.
 func (s *Series) merge(o Series) {
+	if o.Width == 0 {
+		return
+	}
 	if s.Width == 0 {
 		s.Width = o.Width
 	}

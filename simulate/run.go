@@ -23,6 +23,8 @@ type Options struct {
 	Observer event.Observer
 	// Progress, if not nil, is called after each run with the number of runs done and the total.
 	Progress func(done, total int)
+	// Limits bound the work and memory of the runs (the zero value: the defaults).
+	Limits Limits
 }
 
 // groupResult is one group's tallies in one run (or summed over runs): per operation, and the
@@ -235,6 +237,12 @@ func simulate(ctx context.Context, c *compiled, strategies []Strategy, opts Opti
 	if err != nil {
 		return nil, err
 	}
+	what := fmt.Sprintf("scenario %q", s.Name)
+	est := estimate(c, strategies, opts)
+	if err := est.check(opts.Limits, what); err != nil {
+		return nil, err
+	}
+	g := newGuard(what, opts.Limits, est.Parallel)
 	// Each strategy's runs: the scenario, then each companion run of an operation alone.
 	per := runs * (1 + len(alone))
 	acc := make([]accum, len(strategies))
@@ -244,10 +252,10 @@ func simulate(ctx context.Context, c *compiled, strategies []Strategy, opts Opti
 		ri, ai := k%runs, k/runs
 		seed := derive(s.Seed, 0, uint64(ri))
 		if ai == 0 {
-			acc[si].add(runScenario(ctx, c, strategies[si], seed, opts.Observer))
+			acc[si].add(runScenario(ctx, c, strategies[si], seed, opts.Observer, g))
 			return
 		}
-		acc[si].addAlone(runScenario(ctx, alone[ai-1], strategies[si], seed, nil))
+		acc[si].addAlone(runScenario(ctx, alone[ai-1], strategies[si], seed, nil, g))
 	})
 	if err != nil {
 		return nil, err
@@ -268,11 +276,12 @@ func simulate(ctx context.Context, c *compiled, strategies []Strategy, opts Opti
 	return cmp, nil
 }
 
-// runScenario executes one run.
-func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, obs event.Observer) *runResult {
+// runScenario executes one run under the limits of g.
+func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, obs event.Observer, gd *guard) *runResult {
 	s := c.sc
 	e := &engine{free: -1, strategy: strat, rules: c.rules, oracleRules: c.oracle, obs: obs, seed: seed,
-		netRng: newRand(seed, streamNet, 0), window: int64(s.Duration)}
+		netRng: newRand(seed, streamNet, 0), window: int64(s.Duration),
+		maxCall: int64(maxCallDuration(s.MaxCallDuration)), guard: gd, memLimit: gd.runMemory}
 	e.setEpoch(Epoch)
 	e.takeBuffers()
 	defer e.releaseBuffers()
@@ -301,12 +310,12 @@ func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, 
 				e.heap.pushLane(g.arrivalLane, first, evArrival, int32(gi))
 			}
 		case ClosedLoop:
-			spread := int64(cg.Think + cg.RTT)
+			spread := max(int64(cg.Think+cg.RTT), 1)
 			for p := 0; p < cg.Processes; p++ {
 				for w := 0; w < cg.Workers; w++ {
 					wid := int32(len(e.workers))
 					e.workers = append(e.workers, int32(cg.firstProc+p))
-					at := cg.startNS + g.rng.Int64N(spread)
+					at := vadd(cg.startNS, time.Duration(g.rng.Int64N(spread)))
 					if at < cg.stopNS {
 						e.heap.push(at, evWorkerStart, wid)
 					}
@@ -316,8 +325,12 @@ func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, 
 	}
 	e.ctx = ctx
 	e.loop()
+	err = e.stopErr
+	if err == nil {
+		err = ctx.Err()
+	}
 	res := &runResult{series: e.series, window: s.Duration, elapsed: time.Duration(max(e.lastDone, int64(s.Duration))),
-		err: ctx.Err()}
+		err: err}
 	var log []server.Split
 	if parts := modelPartitions(model); parts != nil {
 		log = parts.SplitLog()

@@ -401,7 +401,7 @@ func runSim(t *testing.T, w workload, strat Strategy, runSeed uint64, epoch time
 	old := Epoch
 	Epoch = epoch
 	defer func() { Epoch = old }()
-	if r := runScenario(context.Background(), c, obs, runSeed, &simObserver{rec: rec, epoch: epoch}); r.err != nil {
+	if r := runScenario(context.Background(), c, obs, runSeed, &simObserver{rec: rec, epoch: epoch}, newGuard("sdk-equal", Limits{}, 1)); r.err != nil {
 		t.Fatal(r.err)
 	}
 	return rec

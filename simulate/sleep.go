@@ -126,7 +126,7 @@ func (e *engine) wake(gid int32) {
 		c := &e.calls[id]
 		a := p.client.Admit(now, &c.Call)
 		if a.Wait > 0 && a.Shared && len(g.members) > 0 {
-			e.resleep(gid, id, e.now+int64(a.Wait))
+			e.resleep(gid, id, vadd(e.now, a.Wait))
 			return
 		}
 		if !e.admission(id, p, a) {

@@ -37,7 +37,7 @@ func TestSleepersTimeOutAtTheirDeadline(t *testing.T) {
 			}
 		}
 	})
-	r := runScenario(context.Background(), c, &SDKAdaptive{}, 1, obs)
+	r := runScenario(context.Background(), c, &SDKAdaptive{}, 1, obs, newGuard("sleepers", Limits{}, 1))
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
