@@ -9,10 +9,9 @@ import (
 )
 
 // SDKLegacy is the AWS SDK for Go v2's standard retry mode before "retry behaviour 2.1" (up to
-// v1.41, and up to v1.47 without AWS_NEW_RETRIES_2026), written from its source (aws-sdk-go-v2
-// v1.41.0 aws/retry/standard.go, aws/retry/jitter_backoff.go backoffDelayLegacy, and
-// aws/ratelimit/token_rate_limit.go) because the backoff package deliberately does not
-// implement it:
+// v1.41, and up to v1.47 without AWS_NEW_RETRIES_2026), written from its specification
+// (aws-sdk-go-v2 v1.41 aws/retry/standard.go, jitter_backoff.go and aws/ratelimit) because the
+// backoff package deliberately does not implement it:
 //
 //   - delay after failed attempt n (1-based) = b·2^n seconds, b uniform on [0,1), for throttles
 //     and transient errors alike; once n > int(log2(MaxBackoff/1s)) (4 for 20 s) the delay is

@@ -30,9 +30,13 @@ func (o *reportFlags) register(cmd *cobra.Command, outWhat, seedUsage string) {
 	cli.SeedVar(cmd.Flags(), &o.seed, 0, seedUsage)
 }
 
-// Files a comparison's --out directory receives.
+// Files a comparison's --out directory receives (the -by-api plots when a workload calls
+// several APIs). The staged commit checks every file it moves; this list lets a command refuse
+// an input among them before any work.
 var comparisonFiles = []string{"report.json", "report.md", "report.txt",
-	"goodput.svg", "goodput.png", "throttles.svg", "throttles.png", "latency-cdf.svg", "latency-cdf.png"}
+	"goodput.svg", "goodput.png", "throttles.svg", "throttles.png", "latency-cdf.svg", "latency-cdf.png",
+	"goodput-by-api.svg", "goodput-by-api.png", "throttles-by-api.svg", "throttles-by-api.png",
+	"latency-cdf-by-api.svg", "latency-cdf-by-api.png"}
 
 // Files brooker's --out directory receives.
 var brookerFiles = []string{"brooker.json", "brooker.md", "brooker.txt",
