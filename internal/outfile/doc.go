@@ -19,6 +19,6 @@
 // Temporary names start with ".tollgate-" and are removed on Abort. A process killed with
 // SIGKILL can leave one behind; it is never mistaken for an output.
 //
-// Files are created with mode 0644 (0666 less the umask is not consulted: outputs are reports,
-// traces and configuration meant to be read by others, as os.Create would make them).
+// Files are created with mode 0644 (the temporary file's 0600 is widened at commit): outputs
+// are reports, traces and configuration meant to be read by others.
 package outfile
