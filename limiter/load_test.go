@@ -126,7 +126,7 @@ func TestParseRulesErrors(t *testing.T) {
 		{"duplicate names", rule("    rate: 2\n    burst: 5\n  - name: r1\n    service: S3\n    rate: 1\n    burst: 1\n"),
 			`limiter: f.yaml:6: rule "r1": field "name": duplicate rule name (first used at line 2)`},
 		{"unknown field", rule("    rate: 2\n    brust: 5\n    burst: 5\n"),
-			`limiter: f.yaml:5: rule "r1": field "brust": unknown field (known fields: name, service, operation, region, rate, burst, cost, partition, scope, charge, source)`},
+			`limiter: f.yaml:5: rule "r1": field "brust": unknown field (known fields: name, service, operation, region, rate, burst, cost, partition, scope, charge, adaptive, source)`},
 		{"field given twice", rule("    rate: 2\n    burst: 5\n    rate: 3\n"),
 			`limiter: f.yaml:6: rule "r1": field "rate": given twice`},
 		{"missing service", "rules:\n  - name: r1\n    rate: 2\n    burst: 5\n",

@@ -168,6 +168,19 @@ func (t *tollgateClient) Start(now time.Time, c *Call) {
 
 func (t *tollgateClient) Admit(now time.Time, c *Call) Admission {
 	if c.Held {
+		// The reservation's delay has passed: confirm it (a rate cut meanwhile moves it back).
+		d, err := c.Reservation.Confirm(now, c.Deadline)
+		if err != nil {
+			c.Held = false
+			var refused *limiter.RefusedError
+			if errors.As(err, &refused) {
+				return Admission{Refused: true, Reason: refused.Reason.String(), Rule: refused.Rule}
+			}
+			return Admission{Refused: true, Reason: "error"}
+		}
+		if d > 0 {
+			return Admission{Wait: d, Rule: c.Reservation.Rule()}
+		}
 		c.Held = false
 		return Admission{}
 	}
