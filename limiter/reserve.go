@@ -22,6 +22,9 @@ import (
 // return a *RefusedError or to create a bucket for a key seen for the first time.
 func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time) (Reservation, error) {
 	rt := l.route(key.Service, key.Operation, key.Region)
+	if p := rt.fast; p != nil && l.cfg.mode == Enforce {
+		return l.reserveFast(now, rt, p, deadline)
+	}
 	calls := rt.calls
 	if calls != nil && calls.rule.learned && !l.learning(calls, &key) {
 		calls = nil
@@ -122,6 +125,36 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 		}
 	}
 	return r, nil
+}
+
+// reserveFast is Reserve in Enforce mode for a call of one unpartitioned calls bucket (the
+// common case: an EC2, KMS, Lambda... call), with no defer and the reservation built once.
+func (l *Limiter) reserveFast(now time.Time, rt *route, p *pinnedBucket, deadline time.Time) (Reservation, error) {
+	r := rt.fastRule
+	t := ticks(now)
+	limit, reason := l.waitLimit(now, deadline)
+	p.mu.Lock()
+	b := &p.b
+	rate, burst := b.rateIn(r), b.burstIn(r)
+	tb := b.advance(t, rate, burst)
+	due := tb + b.reserve(r.costF, rate)
+	delay := max(due-t, 0)
+	if limit >= 0 && delay > limit {
+		b.give(r.costF, burst)
+		p.c.refused++
+		key := Key{Service: rt.service, Operation: rt.operation, Region: rt.region}
+		err := l.refusal(rt, &key, r, duration(delay), reason, held{b: b, r: r})
+		p.mu.Unlock()
+		return Reservation{}, err
+	}
+	if delay > 0 {
+		p.c.delayed++
+	} else {
+		p.c.admitted++
+	}
+	p.mu.Unlock()
+	return Reservation{l: l, rt: rt, rule: r, made: t, delay: duration(delay),
+		c: reserved{mu: &p.mu, b: b, at: due, taken: tb, n: float32(r.costF)}}, nil
 }
 
 // decideNow is Reserve in FailFast and Shadow modes: take the tokens only if all are available
