@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	smithymiddleware "github.com/aws/smithy-go/middleware"
 
-	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/limiter"
 )
@@ -53,12 +52,7 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 	class := classOf(t.classifier, err, f)
 	cs.lastClass = class
 	if t.limiter != nil {
-		switch class {
-		case backoff.Throttle:
-			t.limiter.Throttled(end, cs.key)
-		case backoff.Success:
-			t.limiter.Succeeded(end, cs.key)
-		}
+		t.feedback(end, attemptID{cs.key, cs.operation, attempt}, class, f.Hints)
 	}
 	if t.observer != nil {
 		t.emit(event.Event{
