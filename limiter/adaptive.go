@@ -22,10 +22,10 @@ var (
 	minReaction   = 500 * time.Millisecond
 	maxReaction   = 30 * time.Second
 	// maxWindow bounds the measurement window: older successes and throttles are discounted by
-	// halving the window when it grows longer.
-	maxWindow = time.Minute
-	// minSpan is the shortest window a rate is measured over, in seconds.
-	minSpan = 1.0
+	// halving the window when it grows longer, so that the rate measured is the recent one.
+	maxWindow = 10 * time.Second
+	// minSpan is the shortest window a rate is measured over, in seconds (a reaction window).
+	minSpan = 0.5
 	// recoveryTime is how long the growth curve takes to climb back from a cut to the
 	// measured share (concave: fast at first).
 	recoveryTime = 20 * time.Second
@@ -34,9 +34,16 @@ var (
 	// the share (+0.1% after 12 s, +3.7% after 40 s), faster far from it (+100% after two
 	// minutes), to find capacity other processes left.
 	growthPeriod = 2 * time.Minute
+	// plateauMargin puts the plateau a cut recovers to a little below the measured share,
+	// where the fleet was throttled: probing resumes from just under it.
+	plateauMargin = 0.95
+	// firstPlateau puts the plateau of a bucket's first cut above the share it measured: that
+	// share comes from the few calls of one reaction window, and an estimate too low would
+	// leave capacity unused until growth finds it; the next throttle measures over a longer
+	// window.
+	firstPlateau = 1.25
 	// minRate is the lowest rate a cut goes to: one call a minute.
-	minRate       = 1.0 / 60
-	plateauFactor = 1.25
+	minRate = 1.0 / 60
 )
 
 const (
@@ -122,9 +129,29 @@ func (b *bucket) throttled(t int64, r *crule, pause int64) rateChange {
 		// the first throttle after the reaction window cuts straight to the share. (A lone
 		// throttle — network jitter can make a client that sends exactly at the server's
 		// rate arrive early now and then — cuts nothing.) Our bucket empties, as AWS's did.
+		// The rate it was sending at until now is kept (in plateau) for a quick cut.
+		sent := rate
+		if calls := int(b.succ) + int(b.thr) - 1; calls > 0 { // (this throttle is counted)
+			sent = min(rate, float64(calls)/max(seconds(t-b.winAt), minSpan))
+		}
 		b.flags |= flagArmed
 		b.winAt, b.succ, b.thr, b.cutAgo = t, 0, 1, 0
+		b.plateau = float32(sent)
 		b.tokens = min(b.tokens, 0)
+	case b.flags&(flagArmed|flagQuick) == flagArmed && !b.reacted(t, rate):
+		// A second throttle inside the reaction window: an overshoot, not jitter. Cut at
+		// once by maxCutFactor from the rate the bucket was sending at, recovering to it in
+		// recoveryTime; the measured cut follows when the reaction window is over. (Calls
+		// reserved ahead keep their turns: this cut voids nothing.)
+		sent := float64(b.plateau)
+		next := max(min(rate, sent)*maxCutFactor, min(minRate, r.rate))
+		if next < rate {
+			b.rate, b.base, b.plateau = float32(next), float32(next), float32(min(rate, sent))
+			b.curveOff = float32(seconds(t - b.winAt))
+			b.tokens = min(b.tokens, 0)
+			b.flags |= flagQuick | flagCut
+			ch = rateChange{from: rate, to: b.rateIn(r), burst: b.burstIn(r), kind: changeCut}
+		}
 	case b.reacted(t, rate):
 		ch = b.cut(t, r, rate)
 	}
@@ -156,9 +183,9 @@ func (b *bucket) cut(t int64, r *crule, rate float64) rateChange {
 	share := eff * float64(b.succ+1) / float64(calls+1)
 	floor := min(minRate, r.rate)
 	base := max(min(share, eff*maxCutFactor), floor)
-	plateau := max(share, floor)
+	plateau := max(share*plateauMargin, floor)
 	if b.flags&flagCut == 0 {
-		plateau = max(share*plateauFactor, floor)
+		plateau = max(share*firstPlateau, floor)
 	}
 	from := rate
 	// The server's bucket is empty (it just throttled): so is ours. Tokens reserved ahead at
@@ -168,7 +195,7 @@ func (b *bucket) cut(t int64, r *crule, rate float64) rateChange {
 	b.rate, b.base, b.plateau = float32(base), float32(base), float32(plateau)
 	b.winAt, b.succ, b.thr = t, 0, 0
 	b.cutAgo, b.curveOff = 0, 0
-	b.flags = b.flags&^(flagDry|flagArmed) | flagCut
+	b.flags = b.flags&^(flagDry|flagArmed|flagQuick) | flagCut
 	return rateChange{from: from, to: b.rateIn(r), burst: b.burstIn(r), kind: changeCut}
 }
 

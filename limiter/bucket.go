@@ -49,6 +49,8 @@ const (
 	// flagArmed: AWS throttled the bucket once; its measurement window (and reaction window)
 	// started then. The next throttle after the reaction window cuts.
 	flagArmed
+	// flagQuick: an armed bucket took a quick cut at its second throttle.
+	flagQuick
 )
 
 // init makes b a full bucket of rule r at time t.

@@ -27,7 +27,7 @@ import (
 const (
 	fleetProcesses = 6
 	fleetRate      = 12.0 // calls per second, all processes together: 2.4× the bucket's rate
-	fleetDuration  = 480 * time.Second
+	fleetDuration  = 720 * time.Second
 	fleetTimeout   = 10 * time.Second
 	fleetLatency   = 20 * time.Millisecond
 )
@@ -44,6 +44,11 @@ type attemptCounts struct {
 
 func (c attemptCounts) share(half int) float64 {
 	return float64(c.throttled[half]) / float64(max(c.attempts[half], 1))
+}
+
+// whole is the throttled share of the whole run.
+func (c attemptCounts) whole() float64 {
+	return float64(c.throttled[0]+c.throttled[1]) / float64(max(c.attempts[0]+c.attempts[1], 1))
 }
 
 // attemptCounter is an event.Observer counting attempts by half of a run that started at start.
@@ -69,8 +74,9 @@ func (a *attemptCounter) Observe(e event.Event) {
 // TestAdaptiveLimitsInRealClientsMatchTheSimulator runs the fleet with real aws-sdk-go-v2 EC2
 // clients through tollgate's middleware against the in-process emulator, in virtual time
 // (testing/synctest), and the same setup in the simulator: the throttled share of attempts
-// falls once the clients have learned their shares, and in the second half of the run it is the
-// simulator's within ±25%.
+// falls once the clients have learned their shares, and over the run and in its second half it
+// is the simulator's within ±25%. (The real run is deterministic for its seed; over seeds 1 to 6
+// its shares stay within 17% of the simulator's.)
 func TestAdaptiveLimitsInRealClientsMatchTheSimulator(t *testing.T) {
 	real := runRealFleet(t, 1)
 	sim := simulateFleet(t)
@@ -81,9 +87,14 @@ func TestAdaptiveLimitsInRealClientsMatchTheSimulator(t *testing.T) {
 	if !(real.share(1) < real.share(0)) {
 		t.Errorf("the throttled share did not fall: %.2f%% then %.2f%%", 100*real.share(0), 100*real.share(1))
 	}
-	if lo, hi := 0.75*sim.share(1), 1.25*sim.share(1); real.share(1) < lo || real.share(1) > hi {
-		t.Errorf("second half: real clients %.2f%% throttled, want the simulator's %.2f%% ±25%% [%.2f%%, %.2f%%]",
-			100*real.share(1), 100*sim.share(1), 100*lo, 100*hi)
+	for _, c := range []struct {
+		what      string
+		real, sim float64
+	}{{"the whole run", real.whole(), sim.whole()}, {"the second half", real.share(1), sim.share(1)}} {
+		if lo, hi := 0.75*c.sim, 1.25*c.sim; c.real < lo || c.real > hi {
+			t.Errorf("%s: real clients %.2f%% throttled, want the simulator's %.2f%% ±25%% [%.2f%%, %.2f%%]",
+				c.what, 100*c.real, 100*c.sim, 100*lo, 100*hi)
+		}
 	}
 }
 
