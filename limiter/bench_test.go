@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -202,6 +203,37 @@ func BenchmarkAllowManyKeys(b *testing.B) {
 	runtime.KeepAlive(l)
 }
 
+// BenchmarkMapOfRateLimiters is the memory baseline of BenchmarkAllowManyKeys: the same million
+// prefixes in a plain map[string]*rate.Limiter, one limiter per key, each key a copy of its own
+// (as the limiter keeps one).
+func BenchmarkMapOfRateLimiters(b *testing.B) {
+	const n = 1_000_000
+	names := make([]string, n)
+	for i := range names {
+		names[i] = "bucket-" + strconv.Itoa(i%100) + "p" + strconv.Itoa(i) + "/"
+	}
+	base := heapInUse()
+	m := make(map[string]*rate.Limiter)
+	for _, k := range names {
+		l := rate.NewLimiter(5500, 5500)
+		l.AllowN(benchStart, 1)
+		m[strings.Clone(k)] = l
+	}
+	perKey := float64(heapInUse()-base) / n
+	i := 0
+	now := benchStart
+	for b.Loop() {
+		now = now.Add(time.Microsecond)
+		m[names[i]].AllowN(now, 1)
+		if i++; i == n {
+			i = 0
+		}
+	}
+	b.ReportMetric(perKey, "B/live-key")
+	runtime.KeepAlive(m)
+	runtime.KeepAlive(names)
+}
+
 // BenchmarkAllowParallel runs Allow from GOMAXPROCS goroutines, each on its own S3 prefixes
 // and EC2 actions, to show the limiter's sharding.
 func BenchmarkAllowParallel(b *testing.B) {
@@ -239,36 +271,46 @@ func BenchmarkAllowParallel(b *testing.B) {
 }
 
 // BenchmarkChurn measures eviction by traffic alone, without Sweep and without a MaxKeys cap: a
-// new S3 prefix every millisecond, and calls on the 1,000 newest; a prefix goes idle when it
-// leaves them. With a one-minute idle TTL, about 61,000 prefixes are live at any time. It
-// reports the evictions per new key over the second half of the run (1 means every new key
-// replaces an idle one, so the table stops growing) and the live keys at the end over that
-// steady-state number.
+// new S3 prefix every millisecond for ten minutes, idle TTL one minute. "unique": each prefix is
+// called once (a stream of unique keys); "active": besides, three calls a millisecond go to the
+// 1,000 newest prefixes, and a prefix goes idle when it leaves them. It reports the evictions per
+// new key over the second half of the run (1: every new key replaces an idle one, so the table
+// stops growing) and the live keys at the end over the steady-state number (the keys of the last
+// TTL, plus the active ones).
 func BenchmarkChurn(b *testing.B) {
 	const (
 		active = 1000
 		step   = time.Millisecond
 		ttl    = time.Minute
+		n      = 600_000
 	)
-	for b.Loop() {
-		l := New(DefaultRules(), WithIdleTTL(ttl), WithMaxKeys(-1))
-		rng := rand.New(rand.NewPCG(1, 2))
-		keys := make([]Key, 0, 600_000)
-		now := benchStart
-		var half RuleStats
-		for i := range cap(keys) {
-			now = now.Add(step)
-			keys = append(keys, s3Key("churn", "p"+strconv.Itoa(i)+"/"))
-			l.Allow(now, keys[i], 1)
-			for range 3 {
-				l.Allow(now, keys[max(0, i-rng.IntN(active))], 1)
-			}
-			if i == cap(keys)/2 {
-				half, _ = l.RuleStats("s3-read")
-			}
+	for _, calls := range []int{0, 3} {
+		name := "unique"
+		if calls > 0 {
+			name = "active"
 		}
-		end, _ := l.RuleStats("s3-read")
-		b.ReportMetric(float64(end.Evicted-half.Evicted)/float64(cap(keys)/2), "evictions/new-key")
-		b.ReportMetric(float64(l.Keys())/float64(ttl/step+active), "live/steady")
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				l := New(DefaultRules(), WithIdleTTL(ttl), WithMaxKeys(-1))
+				rng := rand.New(rand.NewPCG(1, 2))
+				keys := make([]Key, 0, n)
+				now := benchStart
+				var half RuleStats
+				for i := range n {
+					now = now.Add(step)
+					keys = append(keys, s3Key("churn", "p"+strconv.Itoa(i)+"/"))
+					l.Allow(now, keys[i], 1)
+					for range calls {
+						l.Allow(now, keys[max(0, i-rng.IntN(active))], 1)
+					}
+					if i == n/2 {
+						half, _ = l.RuleStats("s3-read")
+					}
+				}
+				end, _ := l.RuleStats("s3-read")
+				b.ReportMetric(float64(end.Evicted-half.Evicted)/float64(n/2), "evictions/new-key")
+				b.ReportMetric(float64(l.Keys())/float64(ttl/step), "live/steady")
+			}
+		})
 	}
 }
