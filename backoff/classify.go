@@ -26,7 +26,10 @@ type Signal struct {
 //     EC2's CloudTrail spelling "Client.RequestLimitExceeded" is looked up without its prefix;
 //  3. HTTP 429 with an unknown code (or none) is Throttle;
 //  4. HTTP 500, 502, 503, 504 are Transient;
-//  5. connection reset or refused and unexpected EOF are Transient; a client-side timeout is Timeout;
+//  5. connection reset or refused, unexpected EOF and any other failure to send (SendFailed) are
+//     Transient; a client-side timeout is Timeout; a host name that does not exist
+//     (NameNotFound), a certificate that fails verification (BadCertificate) and errors that
+//     TransportOf cannot name are NonRetryable;
 //  6. no code, no transport error and a status below 400 is Success; everything else is NonRetryable.
 type Classifier struct {
 	codes map[string]Class
@@ -152,11 +155,11 @@ func (c *Classifier) Classify(s Signal) Class {
 		return Transient
 	}
 	switch s.Transport {
-	case ConnReset, ConnRefused, UnexpectedEOF:
+	case ConnReset, ConnRefused, UnexpectedEOF, SendFailed:
 		return Transient
 	case TransportTimeout:
 		return Timeout
-	case OtherTransportError:
+	case OtherTransportError, NameNotFound, BadCertificate:
 		return NonRetryable
 	}
 	if s.Code == "" && s.Status < 400 {

@@ -2,14 +2,19 @@ package backoff
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestClassify(t *testing.T) {
@@ -42,6 +47,11 @@ func TestClassify(t *testing.T) {
 		{Signal{Transport: Canceled}, NonRetryable},
 		{Signal{Transport: Canceled, Code: "SlowDown", Status: 503}, NonRetryable},
 		{Signal{Transport: OtherTransportError}, NonRetryable},
+		{Signal{Transport: SendFailed}, Transient},
+		{Signal{Transport: NameNotFound}, NonRetryable},
+		{Signal{Transport: BadCertificate}, NonRetryable},
+		{Signal{Status: 200, Transport: UnexpectedEOF}, Transient},
+		{Signal{Status: 200, Transport: ConnReset}, Transient},
 		{Signal{Code: "AccessDenied", Status: 403}, NonRetryable},
 		{Signal{Code: "ValidationException", Status: 400}, NonRetryable},
 		{Signal{Status: 404}, NonRetryable},
@@ -111,11 +121,81 @@ func TestTransportOf(t *testing.T) {
 		{fmt.Errorf("body: %w", io.ErrUnexpectedEOF), UnexpectedEOF},
 		{timeoutErr, TransportTimeout},
 		{errors.New("something else"), OtherTransportError},
+		{fmt.Errorf("Post: %w", io.EOF), UnexpectedEOF},
+		{&net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, NameNotFound},
+		{&net.DNSError{Err: "server misbehaving", Name: "x.invalid", IsTemporary: true}, ConnRefused},
+		{fmt.Errorf("read: %w", onlyTimeout{}), TransportTimeout},
+		{fmt.Errorf("tls: %w", x509.UnknownAuthorityError{}), BadCertificate},
+		{&tls.CertificateVerificationError{Err: x509.HostnameError{Host: "x"}}, BadCertificate},
+		{x509.CertificateInvalidError{Reason: x509.Expired}, BadCertificate},
+		{fmt.Errorf("canceled while reading: %w", errors.Join(context.Canceled, io.ErrUnexpectedEOF)), Canceled},
 	}
 	for _, tc := range cases {
 		if got := TransportOf(tc.err); got != tc.want {
 			t.Errorf("TransportOf(%v) = %v, want %v", tc.err, got, tc.want)
 		}
+	}
+	for _, s := range []Transport{NoTransportError, ConnReset, ConnRefused, UnexpectedEOF, TransportTimeout, Canceled,
+		OtherTransportError, NameNotFound, BadCertificate, SendFailed} {
+		if s.String() == "unknown" || s.String() == "" {
+			t.Errorf("Transport(%d) has no name", s)
+		}
+	}
+}
+
+// onlyTimeout is a timeout that is not a net.Error (like the SDK's ResponseTimeoutError).
+type onlyTimeout struct{}
+
+func (onlyTimeout) Error() string { return "read on body reach timeout limit" }
+func (onlyTimeout) Timeout() bool { return true }
+
+// ResponseTransportOf is for errors that came with a response: a decoder's io.EOF at the end of
+// a complete body is not a transport failure; a body cut short is.
+func TestResponseTransportOf(t *testing.T) {
+	cases := []struct {
+		err  error
+		want Transport
+	}{
+		{nil, NoTransportError},
+		{fmt.Errorf("decode: %w", io.EOF), OtherTransportError},
+		{fmt.Errorf("decode: %w", io.ErrUnexpectedEOF), UnexpectedEOF},
+		{fmt.Errorf("decode: %w", syscall.ECONNRESET), ConnReset},
+		{fmt.Errorf("decode: %w", onlyTimeout{}), TransportTimeout},
+		{errors.New("invalid character '<'"), OtherTransportError},
+	}
+	for _, tc := range cases {
+		if got := ResponseTransportOf(tc.err); got != tc.want {
+			t.Errorf("ResponseTransportOf(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// A TLS handshake with a server whose certificate the client does not trust fails with
+// BadCertificate; a plain read timeout on a real connection is TransportTimeout.
+func TestTransportOfRealTLSAndTimeout(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}
+	defer tr.CloseIdleConnections()
+	_, err := (&http.Client{Transport: tr}).Get(srv.URL)
+	if got := TransportOf(err); got != BadCertificate {
+		t.Errorf("untrusted certificate: %v → %v, want bad_certificate", err, got)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now()) // already passed: the read fails at once
+	_, err = c.Read(make([]byte, 1))
+	if got := TransportOf(err); got != TransportTimeout {
+		t.Errorf("read past its deadline: %v → %v, want timeout", err, got)
 	}
 }
 

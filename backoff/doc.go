@@ -12,7 +12,12 @@
 // transport failure (a Signal) — into a Class: Throttle, Transient, Timeout, NonRetryable (or
 // Success). The 14 AWS throttle codes (RequestLimitExceeded, SlowDown, ThrottlingException, ...)
 // and HTTP 429 are throttles; RequestTimeout(Exception), HTTP 500/502/503/504, connection resets
-// and refusals and unexpected EOFs are transient. The table lives in data/error_codes.csv with
+// and refusals, unexpected EOFs and any other failure to send or receive (SendFailed) are
+// transient; client-side timeouts are Timeout, retried like transient failures. A host name
+// that does not exist (NameNotFound) and a certificate that fails verification (BadCertificate)
+// are not retried: the next attempt would meet the same answer. TransportOf names the transport
+// failure of a Go error by its types (syscall errnos, *net.DNSError, x509 and tls verification
+// errors, Timeout() methods), never by its message. The table lives in data/error_codes.csv with
 // its source. Codes can be added or reclassified: LimitExceededException is a throttle by default,
 // as in the SDK, but some services use it for "quota used up":
 //

@@ -2,6 +2,8 @@ package backoff
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -19,17 +21,33 @@ const (
 	ConnReset
 	// ConnRefused: no connection could be made (refused, or a temporary DNS failure).
 	ConnRefused
-	// UnexpectedEOF: the response ended early.
+	// UnexpectedEOF: the connection ended before the response did (no response at all, or a
+	// body shorter than its Content-Length).
 	UnexpectedEOF
-	// TransportTimeout: the attempt timed out (a net.Error with Timeout() true, or a deadline).
+	// TransportTimeout: the attempt timed out on the client side (a dial, TLS handshake, header
+	// or read timeout: an error with Timeout() true, or a deadline).
 	TransportTimeout
 	// Canceled: the caller cancelled the call's context. Never retried.
 	Canceled
-	// OtherTransportError: any other failure to send or receive. Not retried.
+	// OtherTransportError: any other failure that TransportOf cannot name. Not retried: the error
+	// may not even come from the network.
 	OtherTransportError
+	// NameNotFound: the endpoint's host name does not exist (DNS NXDOMAIN). Not retried: the
+	// answer will not change in the next 100 ms.
+	NameNotFound
+	// BadCertificate: the server's TLS certificate failed verification (unknown authority, wrong
+	// host name, expired). Not retried: the same certificate comes back on every attempt.
+	BadCertificate
+	// SendFailed: the request could not be sent or its response not received, for a reason
+	// TransportOf cannot name (a TLS alert, a malformed response, an HTTP/2 GOAWAY, ...). An
+	// adapter sets it when it knows the error came from the wire — the SDK wraps every failure of
+	// its HTTP client in smithy-go's RequestSendError — where TransportOf would say
+	// OtherTransportError. Retried like a reset.
+	SendFailed
 )
 
-var transportNames = [...]string{"none", "conn_reset", "conn_refused", "unexpected_eof", "timeout", "canceled", "other"}
+var transportNames = [...]string{"none", "conn_reset", "conn_refused", "unexpected_eof", "timeout",
+	"canceled", "other", "name_not_found", "bad_certificate", "send_failed"}
 
 // String returns a short name such as "conn_reset".
 func (t Transport) String() string {
@@ -42,7 +60,23 @@ func (t Transport) String() string {
 // TransportOf maps an error returned by an HTTP client (possibly wrapped, e.g. in *url.Error or an
 // SDK error) to a Transport. It looks only at error types and values, never at messages. A nil
 // error is NoTransportError; an error it does not recognise is OtherTransportError.
+//
+// io.EOF counts as UnexpectedEOF: an HTTP client returns it when the server closed the
+// connection without answering. A caller classifying an error that came with a response should
+// use ResponseTransportOf, which does not.
 func TransportOf(err error) Transport {
+	tr := ResponseTransportOf(err)
+	if tr == OtherTransportError && errors.Is(err, io.EOF) {
+		return UnexpectedEOF
+	}
+	return tr
+}
+
+// ResponseTransportOf is TransportOf for an error that came with an HTTP response, such as a
+// failure to read or decode the response's body. A plain io.EOF there means a decoder reached
+// the end of a complete body — not a transport failure — so it is not counted; a body cut off
+// before its Content-Length (io.ErrUnexpectedEOF), a reset, or a read timeout are.
+func ResponseTransportOf(err error) Transport {
 	if err == nil {
 		return NoTransportError
 	}
@@ -56,7 +90,7 @@ func TransportOf(err error) Transport {
 		return ConnReset
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return ConnRefused
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case errors.Is(err, io.ErrUnexpectedEOF):
 		return UnexpectedEOF
 	}
 	var dnsErr *net.DNSError
@@ -64,14 +98,30 @@ func TransportOf(err error) Transport {
 		switch {
 		case dnsErr.IsTimeout:
 			return TransportTimeout
+		case dnsErr.IsNotFound:
+			return NameNotFound
 		case dnsErr.IsTemporary:
 			return ConnRefused
 		}
 		return OtherTransportError
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
+	if isBadCertificate(err) {
+		return BadCertificate
+	}
+	// net.Error, and timeouts that only say Timeout() (the SDK's read timeout, for one).
+	var timeout interface{ Timeout() bool }
+	if errors.As(err, &timeout) && timeout.Timeout() {
 		return TransportTimeout
 	}
 	return OtherTransportError
+}
+
+// isBadCertificate reports whether err says the server's certificate failed verification.
+func isBadCertificate(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &unknownAuthority) ||
+		errors.As(err, &hostname) || errors.As(err, &invalid)
 }

@@ -53,10 +53,25 @@ const (
 	// BudgetLevel: a retry budget's level after a decision. Value is the tokens available,
 	// Capacity the capacity, Budget the budget's name.
 	BudgetLevel
+	// LeaseRenewed: a process renewed its lease on a bucket shared through a fleet store (one
+	// round trip). Value is the lease's share (tokens/s), Capacity its burst, Duration the
+	// round trip, Rule the rule; Reason is "state_lost" when the store had lost the bucket and
+	// rebuilt it empty, "" otherwise.
+	LeaseRenewed
+	// StoreFallback: a process could not reach its fleet store for a bucket and spends a local
+	// share instead (fail-open) or refuses (fail-closed). Reason is "timeout", "error" or
+	// "breaker_open"; Value the fallback rate (tokens/s, 0 when fail-closed), Capacity its
+	// burst, Duration how long the failed call took, Rule the rule.
+	StoreFallback
+	// StoreRecovered: the fleet store answered again and the bucket is leased from it again.
+	// Duration is the time spent in fallback, Value the tokens spent without a lease (now
+	// charged to the fleet), Rule the rule.
+	StoreRecovered
 )
 
 var kindNames = [...]string{"", "call_started", "call_finished", "attempt_finished", "backoff_scheduled",
-	"retry_refused", "limiter_waited", "limiter_refused", "limiter_tokens", "rate_changed", "budget_level"}
+	"retry_refused", "limiter_waited", "limiter_refused", "limiter_tokens", "rate_changed", "budget_level",
+	"lease_renewed", "store_fallback", "store_recovered"}
 
 // String returns a snake_case name such as "attempt_finished".
 func (k Kind) String() string {

@@ -26,7 +26,7 @@ func TestMulti(t *testing.T) {
 
 func TestKindNames(t *testing.T) {
 	seen := map[string]bool{}
-	for k := CallStarted; k <= BudgetLevel; k++ {
+	for k := CallStarted; k <= StoreRecovered; k++ {
 		n := k.String()
 		if n == "unknown" || seen[n] {
 			t.Errorf("kind %d has name %q", k, n)

@@ -16,7 +16,9 @@ type Limiter struct {
 	rules   Rules
 	crules  []*crule // the rules, then the learned rule when adaptive
 	learned *crule   // the rule of calls no rule covers; nil without adaptive rates
-	cfg     config
+	// partitioned are the rules with partitioned buckets, by crule.pindex.
+	partitioned []*crule
+	cfg         config
 
 	ident          [1 << identBits]atomic.Pointer[route]
 	routesMu       sync.RWMutex
@@ -59,8 +61,16 @@ func New(rules Rules, opts ...Option) *Limiter {
 		l.learned = learnedRule(len(l.crules))
 		l.crules = append(l.crules, l.learned)
 	}
+	// Shards count the decisions of partitioned buckets only (an unpartitioned bucket keeps its
+	// own counters): one row per partitioned rule.
+	for _, cr := range l.crules {
+		if cr.Partition != PartitionNone {
+			cr.pindex = len(l.partitioned)
+			l.partitioned = append(l.partitioned, cr)
+		}
+	}
 	for i := range l.shards {
-		l.shards[i].counts = make([]counters, len(l.crules))
+		l.shards[i].counts = make([]counters, len(l.partitioned))
 	}
 	return l
 }
@@ -128,7 +138,7 @@ func (l *Limiter) acquire(t int64, sc *scope, key *Key, other *sync.Mutex) held 
 	if &s.mu != other {
 		s.mu.Lock()
 	}
-	c := &s.counts[sc.rule.index]
+	c := &s.counts[sc.rule.pindex]
 	if b := s.find(h, sc, resource, prefix); b != nil {
 		return held{mu: &s.mu, b: &b.bucket, r: sc.rule, c: c, sh: s}
 	}

@@ -33,11 +33,15 @@ func (r RefusalReason) String() string {
 // RefusedError is a client-side refusal: tollgate's limiter decided not to send the request, so
 // AWS never saw it. Use errors.As to recognise it.
 type RefusedError struct {
-	Rule      string        // name of the rule whose bucket refused
-	Service   string        // the call's service
-	Operation string        // the call's operation
-	Wait      time.Duration // how long the call would have had to wait (0 for exceeds-burst)
-	Reason    RefusalReason
+	Rule      string // name of the rule whose bucket refused
+	Service   string // the call's service
+	Operation string // the call's operation, as the SDK names it ("DescribeInstances")
+	// Variant is the operation variant the call was keyed with, which chose its bucket
+	// ("unfiltered" for an EC2 Describe call with neither filter nor pagination, see
+	// UnfilteredOperation); empty for none.
+	Variant string
+	Wait    time.Duration // how long the call would have had to wait (0 for exceeds-burst)
+	Reason  RefusalReason
 	// Rate is the refill rate (tokens per second) of the refusing bucket when it is the calls
 	// bucket, and Learned whether that rate was learned from throttles (below the rule's Rate:
 	// other processes spend the same AWS quota) rather than the rule's own.
@@ -63,8 +67,12 @@ func (e *RefusedError) Error() string {
 	default:
 		why = e.Reason.String()
 	}
+	op := e.Operation
+	if e.Variant != "" {
+		op += " (" + e.Variant + ")"
+	}
 	return fmt.Sprintf("limiter: client-side refusal by tollgate, no request sent to AWS: %s %s: rule %q: %s",
-		e.Service, e.Operation, e.Rule, why)
+		e.Service, op, e.Rule, why)
 }
 
 // ClientSide always reports true: tollgate refused the call, AWS never saw it.

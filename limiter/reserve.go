@@ -1,6 +1,7 @@
 package limiter
 
 import (
+	"strings"
 	"time"
 )
 
@@ -226,7 +227,8 @@ func (l *Limiter) refusal(rt *route, key *Key, r *crule, wait time.Duration, rea
 	if rt.uncached {
 		svc, op = key.Service, key.Operation
 	}
-	e := &RefusedError{Rule: r.name, Service: svc, Operation: op, Wait: wait, Reason: reason}
+	op, variant, _ := strings.Cut(op, ":")
+	e := &RefusedError{Rule: r.name, Service: svc, Operation: op, Variant: variant, Wait: wait, Reason: reason}
 	if h.b != nil && r == h.r {
 		e.Rate = h.b.rateIn(h.r)
 		e.Learned = h.b.rate != h.r.rate32

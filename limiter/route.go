@@ -9,10 +9,11 @@ import (
 // crule is a rule compiled for the limiter.
 type crule struct {
 	Rule
-	index int
-	name  string // DisplayName
-	cost  int
-	costF float64
+	index  int
+	pindex int    // index among the partitioned rules (shard counters), for partitioned rules
+	name   string // DisplayName
+	cost   int
+	costF  float64
 	// rate and burst are the bucket's shape as floats (+Inf for the learned rule); rate32 is
 	// rate as a bucket stores it, to tell a bucket at the rule's rate from a learned one.
 	rate, burst float64

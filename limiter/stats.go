@@ -45,8 +45,8 @@ func (l *Limiter) AppendRuleStats(dst []RuleStats) []RuleStats {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		for ri := range s.counts {
-			out[ri].add(&s.counts[ri])
+		for pi := range s.counts {
+			out[l.partitioned[pi].index].add(&s.counts[pi])
 		}
 		s.mu.Unlock()
 	}

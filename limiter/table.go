@@ -58,7 +58,7 @@ type shard struct {
 	slots  []slot
 	n      int
 	cursor int
-	counts []counters // per rule index
+	counts []counters // per partitioned rule (crule.pindex)
 	_      [64]byte   // keep neighbouring shards' locks off this cache line
 }
 
@@ -146,7 +146,7 @@ func (s *shard) sweep(l *Limiter, t int64, budget int, pressure, one bool) int {
 			continue
 		}
 		// Leave the cursor on i: remove may shift another bucket into it.
-		c := &s.counts[b.sc.rule.index]
+		c := &s.counts[b.sc.rule.pindex]
 		c.keys--
 		c.evicted++
 		if b.rate != b.sc.rule.rate32 {

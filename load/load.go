@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"reflect"
@@ -37,6 +38,7 @@ import (
 
 	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/internal/redact"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/middleware"
 )
@@ -110,7 +112,8 @@ type Config struct {
 	// Duration is how long calls are started for (in-flight calls are then waited for).
 	Duration time.Duration
 	// Rate, if > 0, starts calls at this many per second (open loop); Concurrency then caps
-	// the calls in flight (0: 1,000), and a call that would exceed the cap is dropped.
+	// the calls in flight (0: 1,000), and a call that would exceed the cap is not started but
+	// counted in Report.Dropped (Report.Offered counts every call the rate asked for).
 	// Otherwise Concurrency workers make calls back to back (closed loop).
 	Rate        float64
 	Concurrency int
@@ -152,8 +155,10 @@ func (c *Config) check() error {
 		return errors.New("load: no endpoint")
 	case c.Duration <= 0:
 		return errors.New("load: duration must be > 0")
-	case c.Rate < 0 || c.Concurrency < 0 || c.Timeout < 0 || c.MaxAttempts < 0 || c.Keys < 0:
-		return errors.New("load: rate, concurrency, timeout, max attempts and keys must not be negative")
+	case !(c.Rate >= 0) || math.IsInf(c.Rate, 0):
+		return fmt.Errorf("load: rate must be a finite number >= 0 (calls per second), not %v", c.Rate)
+	case c.Concurrency < 0 || c.Timeout < 0 || c.MaxAttempts < 0 || c.Keys < 0:
+		return errors.New("load: concurrency, timeout, max attempts and keys must not be negative")
 	case c.Rate == 0 && c.Concurrency == 0:
 		return errors.New("load: set a rate or a concurrency")
 	}
@@ -162,8 +167,17 @@ func (c *Config) check() error {
 
 // Run drives the load described by cfg and returns its report. It returns an error when the
 // clients cannot be built or the setup calls (objects to get, items to read) fail; failures of
-// the load's own calls are counted in the report, not returned.
+// the load's own calls are counted in the report, not returned. When ctx is done, Run stops
+// starting calls at once (in rate mode too, at any rate), waits for the calls in flight (their
+// contexts are ctx's, so they end too) and returns the report so far. No error it returns, and
+// no endpoint in its report, holds credentials found in a URL (user information, signed query
+// parameters): they are redacted.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	rep, err := run(ctx, cfg)
+	return rep, redact.Error(err)
+}
+
+func run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -235,21 +249,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	start := time.Now()
 	stopProgress := rec.progress(cfg.Progress, start)
-	var dropped int
+	var offered, dropped int64
 	if cfg.Rate > 0 {
-		dropped = openLoop(ctx, cfg, start, pick, call)
+		offered, dropped = openLoop(ctx, cfg, start, pick, call)
 	} else {
 		closedLoop(ctx, cfg, start, pick, call)
 	}
 	elapsed := time.Since(start)
 	stopProgress()
-	return rec.report(cfg, elapsed, dropped), nil
+	return rec.report(cfg, elapsed, offered, dropped), nil
 }
 
-// openLoop starts calls at cfg.Rate per second until cfg.Duration has passed, at most
-// cfg.Concurrency (or defaultInflightCap) in flight, and waits for them. It returns how many
-// calls it dropped because the cap was reached.
-func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.Rand) int, call func(i, n int)) int {
+// openLoop starts calls at cfg.Rate per second until cfg.Duration has passed or ctx is done,
+// at most cfg.Concurrency (or defaultInflightCap) in flight, and waits for them. It returns
+// how many calls the rate asked for and how many of those it could not start because the cap
+// was reached. Its work per wake-up is bounded by the cap, whatever the rate: the calls that
+// cannot start are counted, not iterated over.
+func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.Rand) int, call func(i, n int)) (offered, dropped int64) {
 	limit := cfg.Concurrency
 	if limit == 0 {
 		limit = defaultInflightCap
@@ -257,7 +273,7 @@ func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.
 	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x6c6f6164))
-	issued, dropped := 0, 0
+	var issued int64
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -265,21 +281,26 @@ func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.
 		if elapsed >= cfg.Duration || ctx.Err() != nil {
 			break
 		}
-		due := int(elapsed.Seconds()*cfg.Rate) + 1
-		for ; issued < due; issued++ {
-			i, n := pick(r), r.IntN(1<<30)
+		due := int64(min(elapsed.Seconds()*cfg.Rate, 1<<62)) + 1
+	start:
+		for issued < due && ctx.Err() == nil {
 			select {
 			case sem <- struct{}{}:
+				i, n := pick(r), r.IntN(1<<30)
+				issued++
 				wg.Add(1)
 				go func() {
 					defer func() { <-sem; wg.Done() }()
 					call(i, n)
 				}()
 			default:
-				dropped++
+				// The cap is reached: whatever else is due now cannot start.
+				dropped += due - issued
+				issued = due
+				break start
 			}
 		}
-		next := time.Duration(float64(issued) / cfg.Rate * float64(time.Second))
+		next := time.Duration(min(float64(issued)/cfg.Rate*float64(time.Second), float64(cfg.Duration)))
 		timer.Reset(max(next-time.Since(start), 0))
 		select {
 		case <-timer.C:
@@ -287,7 +308,7 @@ func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.
 		}
 	}
 	wg.Wait()
-	return dropped
+	return issued, dropped
 }
 
 // closedLoop runs cfg.Concurrency workers making calls back to back until cfg.Duration has

@@ -4,21 +4,28 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/redact"
 	"github.com/tollgate/tollgate/simulate"
 )
 
 // Report is what a run did, per API of the mix and in total.
 type Report struct {
-	Endpoint string     `json:"endpoint"`
-	Tollgate bool       `json:"tollgate"` // tollgate was installed (false: the SDK's standard retryer)
-	Mode     string     `json:"mode"`     // "rate 100/s" or "concurrency 16"
-	Seconds  float64    `json:"seconds"`  // how long the run took, in-flight calls included
-	Dropped  int        `json:"dropped"`  // rate mode: calls not started because too many were in flight
+	Endpoint string  `json:"endpoint"`
+	Tollgate bool    `json:"tollgate"` // tollgate was installed (false: the SDK's standard retryer)
+	Mode     string  `json:"mode"`     // "rate 100/s" or "concurrency 16"
+	Seconds  float64 `json:"seconds"`  // how long the run took, in-flight calls included
+	// Offered is, in rate mode, the calls the rate asked for until the run stopped; Dropped
+	// those of them not started because Config.Concurrency (or 1,000) calls were in flight
+	// already. Offered = Dropped + Total.Calls.
+	Offered  int64      `json:"offered,omitempty"`
+	Dropped  int64      `json:"dropped"`
+	InFlight int        `json:"in_flight_cap,omitempty"` // rate mode: the cap on calls in flight
 	APIs     []APIStats `json:"apis"`
 	Total    APIStats   `json:"total"`
 }
@@ -46,12 +53,20 @@ type APIStats struct {
 	Errors map[string]int `json:"errors,omitempty"`
 }
 
-func (r *recorder) report(cfg Config, elapsed time.Duration, dropped int) *Report {
+func (r *recorder) report(cfg Config, elapsed time.Duration, offered, dropped int64) *Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := &Report{Endpoint: cfg.Endpoint, Tollgate: !cfg.NoTollgate, Seconds: elapsed.Seconds(), Dropped: dropped}
+	endpoint := cfg.Endpoint
+	if u, err := url.Parse(endpoint); err == nil {
+		endpoint = redact.URL(u)
+	}
+	rep := &Report{Endpoint: endpoint, Tollgate: !cfg.NoTollgate, Seconds: elapsed.Seconds(), Offered: offered, Dropped: dropped}
 	if cfg.Rate > 0 {
 		rep.Mode = fmt.Sprintf("rate %g/s", cfg.Rate)
+		rep.InFlight = cfg.Concurrency
+		if rep.InFlight == 0 {
+			rep.InFlight = defaultInflightCap
+		}
 	} else {
 		rep.Mode = fmt.Sprintf("concurrency %d", cfg.Concurrency)
 	}
@@ -119,7 +134,7 @@ func (r *Report) header() string {
 	}
 	h := fmt.Sprintf("load against %s: %s, %.1fs, %s", r.Endpoint, r.Mode, r.Seconds, who)
 	if r.Dropped > 0 {
-		h += fmt.Sprintf("; %d calls dropped (too many in flight)", r.Dropped)
+		h += fmt.Sprintf("; %d of %d calls the rate asked for not started (%d already in flight)", r.Dropped, r.Offered, r.InFlight)
 	}
 	return h
 }

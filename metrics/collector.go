@@ -67,6 +67,8 @@ type Collector struct {
 	budgetTokens   *prometheus.GaugeVec
 	budgetCapacity *prometheus.GaugeVec
 
+	store storeVectors
+
 	buildInfo prometheus.Gauge
 
 	codes   *label.CodeSet
@@ -145,6 +147,7 @@ func New(opts Options) *Collector {
 	c.inflight = gauge(NameInflight, "Calls in progress.", LabelService, LabelOperation)
 	c.budgetTokens = gauge(NameBudgetTokens, "Tokens left in the retry budget after its latest decision.", LabelBudget)
 	c.budgetCapacity = gauge(NameBudgetCapacity, "Capacity of the retry budget in tokens.", LabelBudget)
+	c.store = newStoreVectors(counter, gauge, histogram)
 
 	version, goVersion := buildVersion()
 	c.buildInfo = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -258,6 +261,8 @@ func (c *Collector) Observe(e event.Event) {
 		if e.Capacity > 0 {
 			s.capacity.get(c.capacity, s.pair).Set(e.Capacity)
 		}
+	case event.LeaseRenewed, event.StoreFallback, event.StoreRecovered:
+		c.observeStore(e)
 	case event.BudgetLevel:
 		b := c.budgets.Get(e.Budget, "")
 		b.tokens.Set(e.Value)

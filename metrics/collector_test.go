@@ -142,6 +142,9 @@ func TestGatherAndLintIsClean(t *testing.T) {
 	c.Observe(event.Event{Kind: event.RetryRefused, Service: "DynamoDB", Operation: "GetItem", Outcome: backoff.Throttle, Reason: "budget"})
 	c.Observe(event.Event{Kind: event.RateChanged, Service: "DynamoDB", Operation: "GetItem", Rule: "adaptive", Reason: "cut", Value: 12.5, Capacity: 25})
 	c.Observe(event.Event{Kind: event.LimiterTokens, Service: "DynamoDB", Operation: "GetItem", Rule: "dynamodb-read", Value: 3, Capacity: 25})
+	c.Observe(event.Event{Kind: event.LeaseRenewed, Service: "EC2", Operation: "DescribeInstances", Value: 12.5, Capacity: 62.5, Duration: time.Millisecond, Reason: "state_lost"})
+	c.Observe(event.Event{Kind: event.StoreFallback, Service: "EC2", Operation: "DescribeInstances", Reason: "timeout", Value: 5})
+	c.Observe(event.Event{Kind: event.StoreRecovered, Service: "EC2", Operation: "DescribeInstances", Value: 42, Duration: time.Second})
 
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
@@ -399,4 +402,44 @@ func keysWithPrefix(m map[string]float64, prefix string) []string {
 		}
 	}
 	return ks
+}
+
+// TestStoreSeries: the fleet store's events become the store series: the lease share, a
+// fallback gauge that is 1 between StoreFallback and StoreRecovered, fallbacks by reason (an
+// unknown reason folds into "other"), lost state and unbacked tokens.
+func TestStoreSeries(t *testing.T) {
+	reg, c := newRegistered(t, metrics.Options{})
+	api := event.Event{Service: "EC2", Operation: "DescribeInstances"}
+	at := func(k event.Kind, reason string, v float64) event.Event {
+		e := api
+		e.Kind, e.Reason, e.Value, e.Duration = k, reason, v, 2*time.Millisecond
+		return e
+	}
+	c.Observe(at(event.LeaseRenewed, "", 12.5))
+	c.Observe(at(event.StoreFallback, "timeout", 5))
+	got := samples(t, reg)
+	if v := got[`tollgate_store_lease_share{aws_service="EC2",operation="DescribeInstances"}`]; v != 12.5 {
+		t.Errorf("share %v, want 12.5", v)
+	}
+	if v := got[`tollgate_store_fallback{aws_service="EC2",operation="DescribeInstances"}`]; v != 1 {
+		t.Errorf("fallback gauge %v while falling back, want 1", v)
+	}
+	c.Observe(at(event.StoreRecovered, "", 42))
+	c.Observe(at(event.StoreFallback, "something-new", 5))
+	c.Observe(at(event.StoreRecovered, "", 8))
+	c.Observe(at(event.LeaseRenewed, "state_lost", 10))
+	got = samples(t, reg)
+	for series, want := range map[string]float64{
+		`tollgate_store_fallback{aws_service="EC2",operation="DescribeInstances"}`:                         0,
+		`tollgate_store_fallbacks_total{aws_service="EC2",operation="DescribeInstances",reason="timeout"}`: 1,
+		`tollgate_store_fallbacks_total{aws_service="EC2",operation="DescribeInstances",reason="other"}`:   1,
+		`tollgate_store_unbacked_tokens_total{aws_service="EC2",operation="DescribeInstances"}`:            50,
+		`tollgate_store_state_lost_total{aws_service="EC2",operation="DescribeInstances"}`:                 1,
+		`tollgate_store_lease_share{aws_service="EC2",operation="DescribeInstances"}`:                      10,
+		`tollgate_store_round_trip_seconds_count{aws_service="EC2",operation="DescribeInstances"}`:         2,
+	} {
+		if v, ok := got[series]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", series, v, ok, want)
+		}
+	}
 }

@@ -36,6 +36,12 @@
 //	tollgate_retry_budget_tokens_available   gauge      budget only                             BudgetLevel: Value
 //	tollgate_retry_budget_tokens_capacity    gauge      budget only                             BudgetLevel: Capacity
 //	tollgate_build_info                      gauge      version, goversion only                 always 1
+//	tollgate_store_round_trip_seconds        histogram                                          LeaseRenewed.Duration
+//	tollgate_store_lease_share               gauge                                              LeaseRenewed.Value (tokens/s)
+//	tollgate_store_fallback                  gauge                                              1 from StoreFallback to StoreRecovered
+//	tollgate_store_fallbacks_total           counter    reason                                  StoreFallback
+//	tollgate_store_state_lost_total          counter                                            LeaseRenewed, reason state_lost
+//	tollgate_store_unbacked_tokens_total     counter                                            StoreRecovered.Value
 //
 // Label values:
 //
@@ -55,6 +61,8 @@
 //   - reason of tollgate_limiter_rate_changes_total: the limiter.RateChangeKind strings cut
 //     (AWS throttled the API: its adaptive rate was cut) and growth (the rate grew a step of
 //     about 6% while calls waited for it);
+//   - reason of tollgate_store_fallbacks_total: timeout, error, breaker_open (the fleet store,
+//     package fleet, did not answer in time, failed, or its circuit breaker is open);
 //   - budget: the retry budget's name (backoff's TokenQuota is "aws-retry-quota").
 //
 // Unknown enumeration values become "other". The operation label drops a limiter variant

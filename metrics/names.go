@@ -68,7 +68,14 @@ const (
 	NameBudgetTokens    = "tollgate_retry_budget_tokens_available"
 	NameBudgetCapacity  = "tollgate_retry_budget_tokens_capacity"
 	NameInflight        = "tollgate_inflight_calls"
-	NameBuildInfo       = "tollgate_build_info"
+
+	NameStoreRoundTrip = "tollgate_store_round_trip_seconds"
+	NameStoreShare     = "tollgate_store_lease_share"
+	NameStoreFallback  = "tollgate_store_fallback"
+	NameStoreFallbacks = "tollgate_store_fallbacks_total"
+	NameStoreLost      = "tollgate_store_state_lost_total"
+	NameStoreUnbacked  = "tollgate_store_unbacked_tokens_total"
+	NameBuildInfo      = "tollgate_build_info"
 )
 
 // RetryReasons are the reason label values of tollgate_retries_total: the class of the failure
@@ -97,6 +104,10 @@ func LimiterRefusalReasons() []string {
 func RateChangeReasons() []string {
 	return []string{limiter.RateCut.String(), limiter.RateGrowth.String()}
 }
+
+// StoreFallbackReasons are the reason label values of tollgate_store_fallbacks_total: why a
+// process stopped leasing from its fleet store.
+func StoreFallbackReasons() []string { return []string{"timeout", "error", "breaker_open"} }
 
 // ErrorCodes returns the error_code label values besides "other": the AWS throttle codes and
 // transient codes of backoff's default table, then extra.

@@ -51,14 +51,14 @@ func (c attemptCounts) whole() float64 {
 	return float64(c.throttled[0]+c.throttled[1]) / float64(max(c.attempts[0]+c.attempts[1], 1))
 }
 
-// attemptCounter is an event.Observer counting attempts by half of a run that started at start.
-type attemptCounter struct {
+// halfCounter is an event.Observer counting attempts by half of a run that started at start.
+type halfCounter struct {
 	start time.Time
 	mu    sync.Mutex
 	c     attemptCounts
 }
 
-func (a *attemptCounter) Observe(e event.Event) {
+func (a *halfCounter) Observe(e event.Event) {
 	if e.Kind != event.AttemptFinished {
 		return
 	}
@@ -106,7 +106,7 @@ func runRealFleet(t *testing.T, seed uint64) attemptCounts {
 	synctest.Test(t, func(t *testing.T) {
 		emu := newEmulator(t, emulator.Options{Seed: seed, Rules: fleetServerRules(), Latency: fleetLatency})
 		hc := newHandlerClient(emu)
-		obs := &attemptCounter{start: time.Now()}
+		obs := &halfCounter{start: time.Now()}
 		end := time.Now().Add(fleetDuration)
 		var wg sync.WaitGroup
 		for p := range fleetProcesses {

@@ -3,10 +3,13 @@ package middleware
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	smithymiddleware "github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/limiter"
 )
@@ -43,13 +46,20 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 		}
 	}
 	cs.attempts = attempt
+	req, _ := in.Request.(*smithyhttp.Request)
+	countAttempts(cs, req)
 
 	start := t.clock()
+	wallStart := time.Now()
 	out, md, err = next.HandleFinalize(ctx, in)
 	end := t.clock()
 
 	f := failureOf(err)
 	class := classOf(t.classifier, err, f)
+	if class == backoff.NonRetryable && sdkWillCorrectSkew(err, req, md, wallStart) {
+		// The SDK's retry middleware will mark this error retryable and correct its clock.
+		class = backoff.Transient
+	}
 	cs.lastClass = class
 	if t.limiter != nil {
 		t.feedback(end, attemptID{cs.key, cs.operation, attempt}, class, f.Hints)
@@ -62,8 +72,14 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 		})
 	}
 	if err == nil {
-		t.policy.Succeeded(end, &cs.call)
+		cs.svc.policy.Succeeded(end, &cs.call)
 		return out, md, nil
+	}
+	lastAttempt := cs.maxAttempts > 0 && attempt >= cs.maxAttempts
+	if class.Retryable() && !lastAttempt && req != nil && req.GetStream() != nil && !req.IsStreamSeekable() {
+		// The SDK would back off, then fail to rewind the body: stop now, and say why.
+		cs.stop = "body_not_rewindable"
+		err = &BodyNotSeekableError{Service: cs.key.Service, Operation: cs.operation, Attempts: attempt, Err: err}
 	}
 	return out, md, &attemptError{err: err, cs: cs}
 }

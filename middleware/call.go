@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -23,7 +24,11 @@ type callState struct {
 	units     int
 	start     time.Time
 	deadline  time.Time
+	svc       *servicePolicy // the service's retry policy
 	call      backoff.Call
+	// maxAttempts bounds the call's attempts; 0 when the SDK's retry middleware counts them
+	// (a RetryMaxAttempts option wrapped the retryer, see countAttempts).
+	maxAttempts int
 
 	attempts    int           // attempts started
 	lastClass   backoff.Class // class of the latest attempt
@@ -57,6 +62,7 @@ func (m *callMiddleware) HandleInitialize(ctx context.Context, in smithymiddlewa
 	part := t.partition(service, operation, in.Parameters)
 	now := t.clock()
 	deadline, _ := ctx.Deadline()
+	svc := t.servicePolicy(service)
 
 	cs := &callState{
 		operation: operation,
@@ -64,10 +70,12 @@ func (m *callMiddleware) HandleInitialize(ctx context.Context, in smithymiddlewa
 			Region: region, Service: service, Operation: limiterOperation(service, operation, in.Parameters),
 			Resource: part.Resource, Prefix: part.Prefix,
 		},
-		units:    unitsOf(service, operation, in.Parameters),
-		start:    now,
-		deadline: deadline,
-		call:     t.policy.Start(now, deadline),
+		units:       unitsOf(service, operation, in.Parameters),
+		start:       now,
+		deadline:    deadline,
+		svc:         svc,
+		call:        svc.policy.Start(now, deadline),
+		maxAttempts: svc.maxAttempts,
 	}
 	if t.observer != nil {
 		t.emit(event.Event{Kind: event.CallStarted, Time: now, Service: service, Operation: operation, Region: region})
@@ -95,8 +103,9 @@ func (m *callMiddleware) HandleInitialize(ctx context.Context, in smithymiddlewa
 
 // tidyError undoes the SDK's and tollgate's internal wrapping so the caller sees one clean chain
 // under the SDK's OperationError: a retry refused by tollgate becomes a *backoff.RetryRefusedError
-// wrapping the last service error (instead of errors.Join(serviceErr, refusal)), and tollgate's
-// attempt wrapper disappears.
+// wrapping the last service error (instead of errors.Join(serviceErr, refusal)), a call that
+// used all its attempts ends with the SDK's own *retry.MaxAttemptsError, as it would without
+// tollgate, and tollgate's attempt wrapper disappears.
 func tidyError(err error) error {
 	if err == nil {
 		return nil
@@ -107,6 +116,9 @@ func tidyError(err error) error {
 				rr.Err = unwrapAttempt(errs[0])
 				return rr
 			}
+			if m, ok := errs[1].(*maxAttemptsReached); ok {
+				return &retry.MaxAttemptsError{Attempt: m.attempts, Err: unwrapAttempt(errs[0])}
+			}
 		}
 	}
 	var mae *retry.MaxAttemptsError
@@ -114,4 +126,12 @@ func tidyError(err error) error {
 		mae.Err = unwrapAttempt(mae.Err)
 	}
 	return unwrapAttempt(err)
+}
+
+// maxAttemptsReached is what the retryer's GetRetryToken returns when the call has made all its
+// attempts; tidyError turns it and the last error into the SDK's *retry.MaxAttemptsError.
+type maxAttemptsReached struct{ attempts int }
+
+func (e *maxAttemptsReached) Error() string {
+	return "tollgate: exceeded maximum number of attempts, " + strconv.Itoa(e.attempts)
 }

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -202,8 +203,22 @@ func TestEventsUseSDKOperationNames(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 		defer cancel()
-		if _, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err == nil {
+		_, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+		if err == nil {
 			t.Fatal("the 51st unfiltered call in one instant was admitted")
+		}
+		// The refusal names the SDK operation; the limiter's variant, which chose the bucket,
+		// has its own field.
+		var refused *limiter.RefusedError
+		if !errors.As(err, &refused) || refused.Operation != "DescribeInstances" || refused.Variant != "unfiltered" ||
+			refused.Rule != "ec2-unfiltered-describe" {
+			t.Errorf("refusal %#v, want operation DescribeInstances, variant unfiltered, rule ec2-unfiltered-describe", err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "EC2 DescribeInstances (unfiltered)") || strings.Contains(msg, ":unfiltered") {
+			t.Errorf("message %q", msg)
+		}
+		if lr := rec.kinds(event.LimiterRefused); len(lr) != 1 || lr[0].Operation != "DescribeInstances" || lr[0].Rule != refused.Rule {
+			t.Errorf("LimiterRefused events %+v", lr)
 		}
 		calls := rec.kinds(event.CallFinished)
 		if last := calls[len(calls)-1]; last.Attempts != 0 || last.Reason != "deadline" {

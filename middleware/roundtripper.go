@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/internal/redact"
 	"github.com/tollgate/tollgate/limiter"
 )
 
@@ -23,6 +24,13 @@ import (
 // caller gets a *BodyNotRewindableError with the failed response closed, never a retry with a
 // truncated body. Non-2xx responses that are not retried are returned as responses, as from any
 // transport; client-side refusals (limiter, budget, deadline) are returned as typed errors.
+//
+// No error it returns holds a credential: the values of signed query parameters
+// (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token, SigV2's Signature and
+// AWSAccessKeyId) are replaced by "REDACTED" in every error, tollgate's own and the next
+// transport's, and errors.As still finds the typed error inside. net/http's Client, though,
+// wraps whatever a transport returns in a *url.Error holding the request's full URL: send
+// presigned requests with Client (NewClient), or pass http.Client's errors through RedactError.
 type RoundTripper struct {
 	t        *Tollgate
 	next     http.RoundTripper
@@ -64,8 +72,13 @@ func (e *BodyNotRewindableError) Unwrap() error { return e.Err }
 // ClientSide reports true: the refusal to retry is tollgate's.
 func (e *BodyNotRewindableError) ClientSide() bool { return true }
 
-// RoundTrip sends req with retries.
+// RoundTrip sends req with retries. Its errors are redacted (see RoundTripper).
 func (rt *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := rt.roundTrip(req)
+	return resp, redact.Error(err)
+}
+
+func (rt *RoundTripper) roundTrip(req *http.Request) (*http.Response, error) {
 	t := rt.t
 	ctx := req.Context()
 	info := rt.identify(req)
@@ -198,10 +211,6 @@ func closeBody(resp any) {
 	}
 }
 
-// redactedURL is the request URL without its query, which for presigned URLs holds the signature.
-func redactedURL(req *http.Request) string {
-	u := *req.URL
-	u.RawQuery = ""
-	u.User = nil
-	return u.String()
-}
+// redactedURL is the request URL with the values of its signed query parameters (a presigned
+// URL's signature, credential and session token) and its user information removed.
+func redactedURL(req *http.Request) string { return redact.URL(req.URL) }

@@ -152,7 +152,8 @@ func TestRoundTripperBodyNotRewindable(t *testing.T) {
 		if !errors.As(err, &nr) || nr.Status != 503 {
 			t.Fatalf("want *BodyNotRewindableError after a 503, got %v", err)
 		}
-		if strings.Contains(nr.Error(), "X-Amz-Signature") || nr.URL != "http://emulator.test/data/k" {
+		if !strings.HasPrefix(nr.URL, "http://emulator.test/data/k?") || !strings.Contains(nr.URL, "X-Amz-Signature=REDACTED") ||
+			strings.Contains(nr.Error(), "AKIDEXAMPLE") {
 			t.Errorf("tollgate's error leaks the presigned query: %v", nr)
 		}
 		if n := hc.total(); n != 1 {

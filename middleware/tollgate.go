@@ -10,16 +10,19 @@ import (
 )
 
 // Config configures a Tollgate. The zero Config retries like the SDK's standard mode (3 attempts,
-// full jitter, 1 s throttle base, 50 ms transient base, 20 s cap, the 500-token retry quota) with
-// no client-side rate limiting; set Limiter to add per-API buckets.
+// full jitter, 1 s throttle base, 50 ms transient base, 20 s cap, the 500-token retry quota) —
+// and, like the SDK, with its own defaults for the services whose clients set them (DynamoDB: 4
+// attempts, 25 ms transient base; see ServiceRetryDefaults) — with no client-side rate
+// limiting; set Limiter to add per-API buckets.
 type Config struct {
 	// Limiter, if not nil, gates every attempt (retries too) on its API's bucket.
 	Limiter *limiter.Limiter
 
-	// Policy is the retry policy. Its MaxAttempts is the client's maximum attempts (the SDK's
-	// RetryMaxAttempts option still overrides it per client or call); a nil Policy.Budget gets
-	// the SDK's token quota unless NoBudget is set. The SDK's own retry quota is never used: one
-	// budget, tollgate's.
+	// Policy is the retry policy. Its MaxAttempts is the maximum attempts of every call (the
+	// SDK's RetryMaxAttempts option still overrides it per client or call); 0 means the SDK's
+	// default for the call's service. Likewise a zero Backoff.TransientBase means the service's
+	// SDK default. A nil Policy.Budget gets the SDK's token quota unless NoBudget is set. The
+	// SDK's own retry quota is never used: one budget, tollgate's.
 	Policy   backoff.Policy
 	NoBudget bool
 
@@ -45,8 +48,10 @@ type Config struct {
 // every client; it is safe for concurrent use.
 type Tollgate struct {
 	limiter      *limiter.Limiter
-	policy       backoff.Policy // MaxAttempts < 0: the SDK's retry middleware enforces attempts
+	policy       backoff.Policy // MaxAttempts -1: attempts are counted by the caller of the policy
 	maxAttempts  int
+	services     map[string]*servicePolicy // services with their own SDK defaults
+	anyService   servicePolicy             // every other service
 	classifier   *backoff.Classifier
 	partitioners []Partitioner
 	builtin      *builtinPartitioner
@@ -84,9 +89,21 @@ func New(cfg Config) (*Tollgate, error) {
 	if t.maxAttempts == 0 {
 		t.maxAttempts = backoff.DefaultMaxAttempts
 	}
-	// The SDK's retry middleware counts attempts (and honours per-client RetryMaxAttempts);
+	// Attempts are counted per call, against the call's service's maximum (see servicePolicy);
 	// the policy decides everything else.
 	t.policy.MaxAttempts = -1
+	t.anyService = servicePolicy{policy: t.policy, maxAttempts: t.maxAttempts}
+	t.services = make(map[string]*servicePolicy, len(serviceRetryDefaults))
+	for _, d := range serviceRetryDefaults {
+		sp := &servicePolicy{policy: t.policy, maxAttempts: t.maxAttempts}
+		if cfg.Policy.MaxAttempts == 0 {
+			sp.maxAttempts = d.MaxAttempts
+		}
+		if cfg.Policy.Backoff.TransientBase == 0 {
+			sp.policy.Backoff.TransientBase = d.TransientBase
+		}
+		t.services[d.Service] = sp
+	}
 	scheme := cfg.PrefixScheme
 	if scheme == (PrefixScheme{}) {
 		scheme = DefaultPrefixScheme
@@ -115,6 +132,21 @@ func (t *Tollgate) partition(service, operation string, input any) Partition {
 		}
 	}
 	return t.builtin.partition(service, operation, input)
+}
+
+// servicePolicy is how one service's calls are retried: the policy (the Tollgate's, with the
+// service's SDK default transient base) and the maximum attempts per call.
+type servicePolicy struct {
+	policy      backoff.Policy // MaxAttempts -1: attempts are counted against maxAttempts
+	maxAttempts int            // ≤ 0: no bound
+}
+
+// servicePolicy returns the retry policy of service's calls (an SDK service ID).
+func (t *Tollgate) servicePolicy(service string) *servicePolicy {
+	if sp, ok := t.services[service]; ok {
+		return sp
+	}
+	return &t.anyService
 }
 
 func (t *Tollgate) emit(e event.Event) {

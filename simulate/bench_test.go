@@ -104,7 +104,7 @@ func BenchmarkEngineAttempts(b *testing.B) {
 				cpu0 := cpuTime()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					r := runScenario(context.Background(), c, strat, uint64(i), nil)
+					r := runScenario(context.Background(), c, strat, uint64(i), nil, newGuard("bench", Limits{}, 1))
 					for _, g := range r.groups {
 						total.add(&g.c)
 					}

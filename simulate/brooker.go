@@ -2,9 +2,12 @@ package simulate
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"time"
+	"unsafe"
 
 	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/simulate/server"
@@ -74,16 +77,39 @@ func (c *BrookerConfig) defaults() {
 	}
 }
 
+// brookerClientBytes is one client's state in a Brooker run: what it read, its write's answer,
+// its backoff state and its event, with the slack of a heap that doubles.
+const brookerClientBytes = 8 + 1 + int64(unsafe.Sizeof(backoff.Call{})) + 2*int64(unsafe.Sizeof(simEvent{}))
+
 // Brooker runs the experiment, one point per (client count, jitter kind), in parallel. The
-// result depends only on cfg.
+// result depends only on cfg. Before it starts, it refuses with a *LimitError a configuration
+// whose runs executing at once would hold more than opts.Limits.MaxMemory; it stops with ctx's
+// error soon after ctx is done, between events of a run as well as between runs.
 func Brooker(ctx context.Context, cfg BrookerConfig, opts Options) (*BrookerResult, error) {
 	cfg.defaults()
-	res := &BrookerResult{Runs: cfg.Runs, Seed: cfg.Seed, Points: make([]BrookerPoint, len(cfg.Clients)*len(cfg.Jitters))}
+	most := 0
+	for _, n := range cfg.Clients {
+		if n <= 0 || n > math.MaxInt32 {
+			return nil, fmt.Errorf("simulate: brooker: client counts must be in [1, %d], not %d", math.MaxInt32, n)
+		}
+		most = max(most, n)
+	}
+	points := len(cfg.Clients) * len(cfg.Jitters)
+	par := opts.Parallelism
+	if par <= 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	par = max(min(par, points), 1)
+	if need := float64(most) * float64(brookerClientBytes) * float64(par); need > float64(opts.Limits.memory()) {
+		return nil, &LimitError{What: "brooker", Resource: "memory", Need: need, Limit: opts.Limits.memory(),
+			Detail: fmt.Sprintf("%d clients × %d bytes × %d points at once", most, brookerClientBytes, par)}
+	}
+	res := &BrookerResult{Runs: cfg.Runs, Seed: cfg.Seed, Points: make([]BrookerPoint, points)}
 	err := runParallel(ctx, len(res.Points), opts, func(i int) {
 		n, j := cfg.Clients[i/len(cfg.Jitters)], cfg.Jitters[i%len(cfg.Jitters)]
 		var calls, total int64
-		for r := 0; r < cfg.Runs; r++ {
-			c, t := brookerRun(&cfg, n, j, newRand(cfg.Seed, uint64(n)<<8|uint64(j), uint64(r)))
+		for r := 0; r < cfg.Runs && ctx.Err() == nil; r++ {
+			c, t := brookerRun(ctx, &cfg, n, j, newRand(cfg.Seed, uint64(n)<<8|uint64(j), uint64(r)))
 			calls += int64(c)
 			total += t
 		}
@@ -105,8 +131,9 @@ const (
 	occWriteAnswer
 )
 
-// brookerRun simulates one run and returns the writes made and the completion time (ns).
-func brookerRun(cfg *BrookerConfig, n int, j backoff.Jitter, rng *rand.Rand) (uint64, int64) {
+// brookerRun simulates one run and returns the writes made and the completion time (ns). It
+// returns early (with meaningless numbers) when ctx is done.
+func brookerRun(ctx context.Context, cfg *BrookerConfig, n int, j backoff.Jitter, rng *rand.Rand) (uint64, int64) {
 	policy := &backoff.Policy{
 		MaxAttempts: -1,
 		Backoff:     backoff.Backoff{Jitter: j, ThrottleBase: cfg.Base, TransientBase: cfg.Base, Cap: cfg.Cap},
@@ -124,10 +151,16 @@ func brookerRun(cfg *BrookerConfig, n int, j backoff.Jitter, rng *rand.Rand) (ui
 	)
 	epoch := Epoch
 	for c := 0; c < n; c++ {
+		if c&0xffff == 0 && ctx.Err() != nil {
+			return 0, 0
+		}
 		calls[c] = policy.Start(epoch, time.Time{})
 		h.push(delay(), occReadAtServer, int32(c))
 	}
-	for h.len() > 0 {
+	for k := 0; h.len() > 0; k++ {
+		if k&0xffff == 0 && ctx.Err() != nil {
+			return 0, 0
+		}
 		ev := h.pop()
 		now = ev.at
 		c := ev.id
@@ -148,7 +181,7 @@ func brookerRun(cfg *BrookerConfig, n int, j backoff.Jitter, rng *rand.Rand) (ui
 				continue
 			}
 			d := policy.FailedAs(t, &calls[c], backoff.Transient, backoff.Hints{}, rng)
-			h.push(now+delay()+int64(d.Delay), occReadAtServer, c)
+			h.push(vadd(vadd(now, time.Duration(delay())), d.Delay), occReadAtServer, c)
 		}
 	}
 	return row.Writes(), lastEnd

@@ -27,7 +27,7 @@
 //
 // Strategies are built from the real decision core — the same backoff and limiter code the
 // middleware runs — or, for behaviour the core deliberately does not implement, written from
-// its published specification (../shared/reference/sdk_retry.md):
+// its published specification (aws-sdk-go-v2's aws/retry: standard.go, adaptive_ratelimit.go):
 //
 //	tollgate      backoff.Policy (full jitter, 1 s/50 ms bases, 20 s cap, 3 attempts, the token
 //	              quota as retry budget) + limiter.Limiter in enforce mode with the server's rules
@@ -54,6 +54,8 @@
 //	seed          random seed (default 1); run i uses a seed derived from it
 //	runs          seeds per strategy, results summed (default 1)
 //	max_attempts  override every strategy's attempts per call (default: theirs, 3)
+//	max_call_duration  the longest a call may last in virtual time (default 1h): a call still
+//	              waiting then times out; every rule must refill a token within it
 //	strategies    list of strategy names to compare (default: all six, in the order above)
 //	server:
 //	  rules       "defaults" (AWS's published quotas, limiter.DefaultRules) or a limiter rules
@@ -107,6 +109,37 @@
 // burst: most accepted from an idle start until the first throttle, less the refill) and
 // FitRules turns the estimates into limiter rules. Replay sends every record of a trace,
 // at its timestamp, through each strategy against fitted (or given) buckets.
+//
+// # Limits: hostile and careless input
+//
+// A run never panics, never runs away and never holds unbounded memory, whatever its input:
+//
+//   - Virtual time is int64 nanoseconds from the run's epoch, kept within MaxHorizon (100
+//     years): a scenario's duration and a trace's span are checked against it (a trace
+//     record too far from the first is an error naming its file, line and "time" field), every
+//     call ends within MaxCallDuration (DefaultMaxCallDuration, 1 h; Scenario.MaxCallDuration,
+//     ReplayOptions.MaxCallDuration) of its start — a call still waiting for a limiter token
+//     or a retry then times out — and every sum of a time and a delay saturates. A rule that
+//     refills a token more slowly than a call may last (rate: 1e-6 is a token every 11.6 days)
+//     could never serve the calls that wait for it: it is refused before the run with a
+//     *RuleError naming the rules file, line and field.
+//   - Trace records are put in time order as they are read (trace.InOrder: up to a minute or
+//     4,096 records out of order); a record later than that stops Replay and FitContext
+//     with a *trace.OrderError naming its file and line, rather than results silently wrong.
+//   - Work and memory are estimated before a run (Estimate: calls, an upper bound of
+//     attempts, calls in flight, processes, bytes) and bounded by Options.Limits (MaxWork,
+//     default 1e9 calls plus attempts, about ten minutes of one core; MaxMemory, default
+//     1 GiB): Simulate refuses a scenario whose estimate is above a limit, and every run
+//     counts what it does and stops at a limit with a *LimitError (a client-side refusal)
+//     when the estimate could not foresee it (calls that pile up behind a limiter). Brooker
+//     checks its memory before it starts; Replay bounds its memory while it runs.
+//   - Scenario, rules and faults files are at most 1 MiB, and their YAML aliases may expand
+//     them to at most 100,000 nodes (MaxScenarioNodes, MaxRulesNodes), so an alias bomb costs
+//     nothing; a file that is not of the expected kind (a password file named by mistake) is
+//     reported without quoting any of its content. LoadRules reads a rules file with these
+//     bounds; prefer it to limiter.LoadRules for files a user names.
+//   - Every long loop — the engine's event loop (every 65,536 events), each Brooker run, the
+//     replay's reader, the fit — returns soon after its context is done.
 //
 // # Brooker
 //

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -13,6 +14,9 @@ import (
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate/server"
 )
+
+// minWorkerCycle is the least time between the starts of a closed-loop worker's calls.
+const minWorkerCycle = time.Millisecond
 
 // Epoch is the instant virtual time starts at in scenario runs (trace replays start at the
 // trace's first record, truncated to the second).
@@ -91,6 +95,16 @@ type engine struct {
 	window       int64 // successes before this time count towards goodput
 	seed         uint64
 	ctx          context.Context
+
+	// limits: every call ends within maxCall of its start; guard bounds the work of all runs
+	// together (work: calls and attempts not yet reported to it) and mem, what this run holds,
+	// to memLimit; stopErr is why the run stopped early
+	maxCall  int64
+	guard    *guard
+	work     int64
+	mem      int64
+	memLimit int64
+	stopErr  error
 
 	// trace replay
 	src              *prefetcher
@@ -272,7 +286,19 @@ func (e *engine) alloc() int32 {
 		return id
 	}
 	e.calls = append(e.calls, callState{})
+	e.charge(callBytes)
+	if e.src != nil {
+		e.charge(traceCallBytes)
+	}
 	return int32(len(e.calls) - 1)
+}
+
+// charge counts n more bytes of the run's state and stops the run past its memory limit.
+func (e *engine) charge(n int64) {
+	e.mem += n
+	if e.mem > e.memLimit && e.memLimit > 0 && e.stopErr == nil {
+		e.stopErr = e.guard.memoryError(e.mem, fmt.Sprintf("%d calls in flight and %d client processes in one run", len(e.calls), len(e.procs)))
+	}
 }
 
 func (e *engine) release(id int32) {
@@ -288,9 +314,10 @@ func (e *engine) hop(g *groupRun) int64 {
 	return e.jitteredHop(g)
 }
 
-// jitteredHop draws a hop of |N(mean, sd)| (hop stays small enough to inline).
+// jitteredHop draws a hop of |N(mean, sd)| (hop stays small enough to inline), at most
+// maxCall.
 func (e *engine) jitteredHop(g *groupRun) int64 {
-	return int64(math.Abs(e.netRng.NormFloat64()*g.hopSD + g.hopMean))
+	return int64(min(math.Abs(e.netRng.NormFloat64()*g.hopSD+g.hopMean), float64(e.maxCall)))
 }
 
 func (e *engine) newProcess(name string, group int) int32 {
@@ -299,14 +326,19 @@ func (e *engine) newProcess(name string, group int) int32 {
 	client := e.strategy.NewClient(ClientEnv{Name: name, Rules: e.rules, Rand: rng})
 	pc, _ := client.(*policyClient)
 	e.procs = append(e.procs, process{name: name, group: group, rng: rng, client: client, policy: pc})
+	e.charge(processBytes(e.strategy, e.rules))
 	return int32(idx)
 }
 
-// loop runs events until none are left.
+// loop runs events until none are left, the context is done, or a limit is reached (stopErr).
 func (e *engine) loop() {
-	for n := 0; e.heap.len() > 0; n++ {
-		if n&0xffff == 0 && e.ctx != nil && e.ctx.Err() != nil {
-			return
+	defer e.flushWork()
+	for n := 0; e.heap.len() > 0 && e.stopErr == nil; n++ {
+		if n&0xffff == 0 {
+			if e.ctx != nil && e.ctx.Err() != nil {
+				return
+			}
+			e.flushWork()
 		}
 		ev := e.heap.pop()
 		e.now = ev.at
@@ -325,6 +357,14 @@ func (e *engine) loop() {
 			e.traceArrival()
 		}
 	}
+}
+
+// flushWork reports the work done since the last report to the guard.
+func (e *engine) flushWork() {
+	if err := e.guard.addWork(e.work); err != nil && e.stopErr == nil {
+		e.stopErr = err
+	}
+	e.work = 0
 }
 
 // arrival starts an open-loop group's call and schedules the next arrival.
@@ -373,12 +413,15 @@ func (e *engine) start(id int32, gi int, proc, worker int32, timeout int64) {
 	c.Start = now
 	c.Attempt = 0
 	c.startNS = e.now
-	c.deadline = 0
+	// Every call ends within maxCall: that is its deadline inside the engine, unless its
+	// timeout comes first; the client sees its timeout's deadline only.
+	c.deadline = vadd(e.now, time.Duration(e.maxCall))
 	c.Deadline = time.Time{}
 	if timeout > 0 {
-		c.deadline = e.now + timeout
+		c.deadline = min(c.deadline, vadd(e.now, time.Duration(timeout)))
 		c.Deadline = e.tOther(c.deadline)
 	}
+	e.work++
 	c.waitStart = -1
 	c.group, c.proc, c.worker = int32(gi), proc, worker
 	e.groups[gi].c.Requests++
@@ -409,7 +452,8 @@ func (e *engine) send(id int32) {
 	c.sentNS = e.now
 	g := &e.groups[c.group]
 	g.c.Attempts++
-	e.heap.pushLane(g.hopLane, e.now+e.hop(g), evArrive, id)
+	e.work++
+	e.heap.pushLane(g.hopLane, vadd(e.now, time.Duration(e.hop(g))), evArrive, id)
 }
 
 // admit asks p's client to admit call id's next attempt. It reports whether the attempt is not
@@ -431,8 +475,8 @@ func (e *engine) admit(id int32, p *process) bool {
 		if c.waitStart < 0 {
 			c.waitStart = e.now
 		}
-		at := e.now + int64(a.Wait)
-		if c.deadline > 0 && at >= c.deadline {
+		at := vadd(e.now, a.Wait)
+		if at >= c.deadline {
 			// The client would sleep past the call's deadline: the call is cancelled then.
 			p.client.Abandon(e.tOther(c.deadline), &c.Call)
 			e.timeout(id)
@@ -463,7 +507,7 @@ func (e *engine) arrive(id int32) {
 		c.outcome = e.model.Decide(e.t(e.now), c.v.req).Outcome
 	}
 	g := &e.groups[c.group]
-	e.heap.pushLane(g.hopLane, e.now+e.hop(g), evResponse, id)
+	e.heap.pushLane(g.hopLane, vadd(e.now, time.Duration(e.hop(g))), evResponse, id)
 }
 
 // response hands the attempt's answer to the client and acts on its decision.
@@ -503,8 +547,8 @@ func (e *engine) response(id int32) {
 		return
 	}
 	if d.Retry {
-		at := e.now + int64(d.Delay)
-		if c.deadline > 0 && at >= c.deadline {
+		at := vadd(e.now, d.Delay)
+		if at >= c.deadline {
 			e.timeout(id)
 			return
 		}
@@ -569,7 +613,13 @@ func (e *engine) finish(id int32, at int64, ok bool, reason string) {
 			Duration: time.Duration(at - c.startNS), Reason: reason})
 	}
 	if w := c.worker; w >= 0 {
-		next := at + g.think
+		next := vadd(at, time.Duration(g.think))
+		if next == c.startNS {
+			// The call ended at the instant it began (refused before any attempt) and the
+			// worker does not think: it calls again a millisecond later rather than at the
+			// same instant, or virtual time would never move again.
+			next = vadd(next, minWorkerCycle)
+		}
 		if g.cg != nil && next < g.cg.stopNS {
 			e.heap.pushLane(g.thinkLane, next, evWorkerStart, w)
 		}

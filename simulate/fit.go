@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,11 @@ type FitOptions struct {
 	// IdleGap is how long an API must go without requests for the next request to start a
 	// burst window (default 1 s); the trace's first request always starts one.
 	IdleGap time.Duration
+	// OrderWindow and OrderBuffer bound how far out of time order records may come
+	// (trace.InOrder; 0: its defaults). A record later than that stops FitContext with a
+	// *trace.OrderError naming its file and line.
+	OrderWindow time.Duration
+	OrderBuffer int
 }
 
 // Fit is the estimated server bucket of one API (and partition).
@@ -102,11 +108,18 @@ func partitionOf(r *trace.Record) (resource, prefix string) {
 	return "", ""
 }
 
-// Add feeds one record; records must come in time order (as traces are).
+// Add feeds one record. Records must come in time order (FitContext makes sure of it); a record
+// earlier than the one before it for its API is taken as happening at that one's time, so that
+// no period comes out negative.
 func (f *Fitter) Add(r *trace.Record) {
 	res, pre := partitionOf(r)
 	k := fitKey{r.Service, r.Operation, r.Region, res, pre}
 	st := f.keys[k]
+	if st != nil && r.Time.Before(st.last) {
+		c := *r
+		c.Time = st.last
+		r = &c
+	}
 	if st == nil {
 		st = &fitState{}
 		k = fitKey{strings.Clone(k.service), strings.Clone(k.operation), strings.Clone(k.region), strings.Clone(k.resource), strings.Clone(k.prefix)}
@@ -194,13 +207,26 @@ func (f *Fitter) Fits() []Fit {
 	return out
 }
 
-// FitSource reads src to its end and fits every API in it. It returns the number of records
-// skipped as unusable.
+// FitSource is FitContext without a context.
 func FitSource(src trace.Source, opts FitOptions) ([]Fit, uint64, error) {
+	return FitContext(context.Background(), src, opts)
+}
+
+// FitContext reads src to its end and fits every API in it. It returns the number of records
+// skipped as unusable. Records are put in time order as they are read (trace.InOrder, unless
+// src is one already): a trace too far out of order stops the fit with a *trace.OrderError
+// naming the first record that could not be placed. It stops with ctx's error when ctx is done.
+func FitContext(ctx context.Context, src trace.Source, opts FitOptions) ([]Fit, uint64, error) {
+	if _, ok := src.(*trace.Ordered); !ok {
+		src = trace.InOrder(src, opts.OrderWindow, opts.OrderBuffer)
+	}
 	f := NewFitter(opts)
 	var rec trace.Record
 	var skipped uint64
-	for {
+	for n := 0; ; n++ {
+		if n&0xfff == 0 && ctx.Err() != nil {
+			return nil, skipped, ctx.Err()
+		}
 		err := src.Read(&rec)
 		if err == io.EOF {
 			break

@@ -2,7 +2,9 @@ package simulate
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -31,6 +33,8 @@ type prefetcher struct {
 	// handles records in the same order.
 	epoch     time.Time
 	haveEpoch bool
+	maxSpan   int64 // the latest a record may come after the epoch, in nanoseconds
+	src       trace.Source
 	services  map[string]*traceService
 	clients   map[string]int32
 	lastSvc   *traceService
@@ -79,9 +83,10 @@ const (
 	prefetchBatches = 16
 )
 
-func newPrefetcher(src trace.Source, caps map[string]*capacityTracker, total *capacityTracker) *prefetcher {
+// newPrefetcher starts reading src. A record more than maxSpan after the first is a fatal error.
+func newPrefetcher(src trace.Source, caps map[string]*capacityTracker, total *capacityTracker, maxSpan time.Duration) *prefetcher {
 	p := &prefetcher{batches: make(chan *batch, prefetchBatches), free: make(chan *batch, prefetchBatches+1),
-		done: make(chan struct{}), caps: caps, total: total,
+		done: make(chan struct{}), caps: caps, total: total, maxSpan: int64(maxSpan), src: src,
 		services: map[string]*traceService{}, clients: map[string]int32{}}
 	for i := 0; i < prefetchBatches+1; i++ {
 		p.free <- &batch{items: make([]traceItem, prefetchBatch)}
@@ -113,7 +118,10 @@ func (p *prefetcher) run(src trace.Source) {
 			}
 			it.err = err
 			if err == nil {
-				p.prepare(it)
+				if err := p.prepare(it); err != nil {
+					b.err = err
+					break
+				}
 			}
 			n++
 		}
@@ -129,14 +137,18 @@ func (p *prefetcher) run(src trace.Source) {
 	}
 }
 
-// prepare fills in the item's call and tallies its server bucket.
-func (p *prefetcher) prepare(it *traceItem) {
+// prepare fills in the item's call and tallies its server bucket. A record too far from the
+// first for virtual time is an error naming its file and line.
+func (p *prefetcher) prepare(it *traceItem) error {
 	r := &it.rec
 	if !p.haveEpoch {
 		// The first record fixes the epoch: its second.
 		p.epoch, p.haveEpoch = r.Time.Truncate(time.Second), true
 	}
 	it.at = int64(vtime.Sub(r.Time, p.epoch))
+	if it.at < 0 || it.at > p.maxSpan {
+		return p.spanError(r)
+	}
 	it.req = server.Request{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource,
 		Prefix: server.PrefixOf(r.Key), Units: r.Units}
 	svc := p.lastSvc
@@ -175,6 +187,27 @@ func (p *prefetcher) prepare(it *traceItem) {
 		svc.caps.add(&req)
 		p.total.add(&req)
 	}
+	return nil
+}
+
+// spanError reports record r, too far from the trace's first record.
+func (p *prefetcher) spanError(r *trace.Record) error {
+	where := ""
+	if pos, ok := p.src.(trace.Positioner); ok {
+		if file, line := pos.Position(); file != "" {
+			where = file + ":"
+			if line > 0 {
+				where += fmt.Sprintf("%d:", line)
+			}
+			where += " "
+		}
+	}
+	years := math.Abs(r.Time.Sub(p.epoch).Hours()) / (365 * 24)
+	if d := r.Time.Year() - p.epoch.Year(); d > 290 || d < -290 {
+		years = math.Abs(float64(d))
+	}
+	return fmt.Errorf("simulate: %sfield \"time\": %s is %.0f years after the trace's first record (%s): a replay spans at most %s of virtual time",
+		where, r.Time.UTC().Format(time.RFC3339Nano), years, p.epoch.Format(time.RFC3339), humanSeconds(time.Duration(p.maxSpan).Seconds()))
 }
 
 // next returns the next item, valid until the following call: nil and io.EOF after the last

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/tollgate/tollgate/limiter"
@@ -31,6 +32,17 @@ type ReplayOptions struct {
 	Timeout time.Duration
 	// Seed seeds the strategies' random sources (default 1).
 	Seed uint64
+	// RulesFile and TollgateRulesFile, when Rules or TollgateRules are nil, name rules files
+	// to read (with LoadRules) instead: errors about a rule then name its file and line.
+	RulesFile, TollgateRulesFile string
+	// MaxCallDuration is the longest a call may last in virtual time (0:
+	// DefaultMaxCallDuration); every rule must refill a token within it (see Scenario).
+	MaxCallDuration time.Duration
+	// OrderWindow and OrderBuffer bound how far out of time order the trace's records may come
+	// (trace.InOrder; 0: its defaults). A record later than that stops the replay with a
+	// *trace.OrderError naming its file and line.
+	OrderWindow time.Duration
+	OrderBuffer int
 }
 
 // Replay replays a trace's requests through each strategy: every record becomes a call that
@@ -50,13 +62,31 @@ func Replay(ctx context.Context, strategies []Strategy, opts ReplayOptions) (*Co
 	if opts.RTT <= 0 {
 		opts.RTT = defaultRTT
 	}
-	rules := opts.Rules
+	maxCall := maxCallDuration(opts.MaxCallDuration)
+	if opts.MaxCallDuration < 0 || maxCall > MaxHorizon/2 || opts.RTT > maxCall || opts.Timeout < 0 {
+		return nil, fmt.Errorf("simulate: replay: MaxCallDuration must be in [0, %v], RTT at most MaxCallDuration and Timeout >= 0", MaxHorizon/2)
+	}
+	rules, tgRules := opts.Rules, opts.TollgateRules
+	var rulesSrc, tgSrc *rulesFile
+	var err error
+	if rules == nil && opts.RulesFile != "" {
+		if rulesSrc, err = loadRulesFile(opts.RulesFile); err != nil {
+			return nil, err
+		}
+		rules = rulesSrc.rules
+	}
+	if tgRules == nil && opts.TollgateRulesFile != "" {
+		if tgSrc, err = loadRulesFile(opts.TollgateRulesFile); err != nil {
+			return nil, err
+		}
+		tgRules = tgSrc.rules
+	}
 	if rules == nil {
 		src, err := opts.Open()
 		if err != nil {
 			return nil, err
 		}
-		fits, _, err := FitSource(src, FitOptions{})
+		fits, _, err := FitContext(ctx, opts.inOrder(src), FitOptions{})
 		closeSource(src)
 		if err != nil {
 			return nil, err
@@ -66,16 +96,28 @@ func Replay(ctx context.Context, strategies []Strategy, opts ReplayOptions) (*Co
 	if err := rules.Validate(); err != nil {
 		return nil, fmt.Errorf("simulate: replay: rules: %w", err)
 	}
+	if err := checkRules(rules, rulesSrc, maxCall, "replay rules"); err != nil {
+		return nil, err
+	}
+	if err := checkRules(tgRules, tgSrc, maxCall, "tollgate rules"); err != nil {
+		return nil, err
+	}
+	opts.TollgateRules, opts.MaxCallDuration = tgRules, maxCall
+	par := opts.Parallelism
+	if par <= 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	gd := newGuard("replay", Limits{MaxWork: -1, MaxMemory: opts.Limits.MaxMemory}, min(par, max(len(strategies), 1)))
 	results := make([]*runResult, len(strategies))
 	spans := make([]time.Duration, len(strategies))
-	err := runParallel(ctx, len(strategies), opts.Options, func(i int) {
+	err = runParallel(ctx, len(strategies), opts.Options, func(i int) {
 		src, err := opts.Open()
 		if err != nil {
 			results[i] = &runResult{err: err}
 			return
 		}
 		defer closeSource(src)
-		results[i], spans[i] = runReplay(ctx, src, strategies[i], rules, &opts)
+		results[i], spans[i] = runReplay(ctx, opts.inOrder(src), strategies[i], rules, &opts, gd)
 	})
 	if err != nil {
 		return nil, err
@@ -96,6 +138,11 @@ func Replay(ctx context.Context, strategies []Strategy, opts ReplayOptions) (*Co
 	return cmp, nil
 }
 
+// inOrder wraps src so that its records come in time order or stop the replay (trace.InOrder).
+func (o *ReplayOptions) inOrder(src trace.Source) trace.Source {
+	return trace.InOrder(src, o.OrderWindow, o.OrderBuffer)
+}
+
 func closeSource(src trace.Source) {
 	if c, ok := src.(io.Closer); ok {
 		c.Close()
@@ -103,13 +150,14 @@ func closeSource(src trace.Source) {
 }
 
 // runReplay replays src under one strategy. It returns the result and the trace's time span.
-func runReplay(ctx context.Context, src trace.Source, strat Strategy, rules limiter.Rules, opts *ReplayOptions) (*runResult, time.Duration) {
+func runReplay(ctx context.Context, src trace.Source, strat Strategy, rules limiter.Rules, opts *ReplayOptions, gd *guard) (*runResult, time.Duration) {
 	caps, total := map[string]*capacityTracker{}, newCapacityTracker(rules)
-	pf := newPrefetcher(src, caps, total)
+	maxCall := maxCallDuration(opts.MaxCallDuration)
+	pf := newPrefetcher(src, caps, total, MaxHorizon-maxCall)
 	defer pf.Close()
 	e := &engine{free: -1, strategy: strat, rules: rules, obs: opts.Observer, seed: opts.Seed, ctx: ctx,
 		netRng: newRand(opts.Seed, streamNet, 0), src: pf, traceRTT: int64(opts.RTT), traceTO: int64(opts.Timeout),
-		window: math.MaxInt64}
+		window: math.MaxInt64, maxCall: int64(maxCall), guard: gd, memLimit: gd.runMemory}
 	e.takeBuffers()
 	defer e.releaseBuffers()
 	if opts.TollgateRules != nil {
@@ -139,6 +187,9 @@ func runReplay(ctx context.Context, src trace.Source, strat Strategy, rules limi
 	pf.Close() // the stream has ended (or the run was cancelled): the trackers are complete
 	res := &runResult{series: e.series, window: time.Duration(e.lastDone), elapsed: time.Duration(e.lastDone), skipped: e.skipped,
 		capRate: total.rate, capBurst: total.burst, err: e.readErr}
+	if res.err == nil {
+		res.err = e.stopErr
+	}
 	if res.err == nil {
 		res.err = ctx.Err()
 	}

@@ -60,8 +60,8 @@ func TestReplay(t *testing.T) {
 // Replay prepares records off the engine's goroutine; what the engine gets is still every
 // record in order: records the reader skips are counted and replayed as nothing, groups are
 // the services and client processes the clients in order of first appearance (a record
-// without client is the process "trace"), a record older than the one before is replayed at
-// once, and batches end anywhere.
+// without client is the process "trace"), a record a little older than the one before is put
+// back in its place (trace.InOrder), and batches end anywhere.
 func TestReplayRecordsInOrder(t *testing.T) {
 	var buf bytes.Buffer
 	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)

@@ -23,6 +23,8 @@ type Options struct {
 	Observer event.Observer
 	// Progress, if not nil, is called after each run with the number of runs done and the total.
 	Progress func(done, total int)
+	// Limits bound the work and memory of the runs (the zero value: the defaults).
+	Limits Limits
 }
 
 // groupResult is one group's tallies in one run (or summed over runs).
@@ -168,10 +170,16 @@ func SimulateStrategies(ctx context.Context, s *Scenario, strategies []Strategy,
 func simulate(ctx context.Context, c *compiled, strategies []Strategy, opts Options) (*Comparison, error) {
 	s := c.sc
 	runs := max(s.Runs, 1)
+	what := fmt.Sprintf("scenario %q", s.Name)
+	est := estimate(c, strategies, opts)
+	if err := est.check(opts.Limits, what); err != nil {
+		return nil, err
+	}
+	g := newGuard(what, opts.Limits, est.Parallel)
 	acc := make([]accum, len(strategies))
 	err := runParallel(ctx, len(strategies)*runs, opts, func(i int) {
 		si, ri := i/runs, i%runs
-		res := runScenario(ctx, c, strategies[si], derive(s.Seed, 0, uint64(ri)), opts.Observer)
+		res := runScenario(ctx, c, strategies[si], derive(s.Seed, 0, uint64(ri)), opts.Observer, g)
 		acc[si].add(res)
 	})
 	if err != nil {
@@ -188,11 +196,12 @@ func simulate(ctx context.Context, c *compiled, strategies []Strategy, opts Opti
 	return cmp, nil
 }
 
-// runScenario executes one run.
-func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, obs event.Observer) *runResult {
+// runScenario executes one run under the limits of g.
+func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, obs event.Observer, gd *guard) *runResult {
 	s := c.sc
 	e := &engine{free: -1, strategy: strat, rules: c.rules, obs: obs, seed: seed,
-		netRng: newRand(seed, streamNet, 0), window: int64(s.Duration)}
+		netRng: newRand(seed, streamNet, 0), window: int64(s.Duration),
+		maxCall: int64(maxCallDuration(s.MaxCallDuration)), guard: gd, memLimit: gd.runMemory}
 	e.setEpoch(Epoch)
 	e.takeBuffers()
 	defer e.releaseBuffers()
@@ -220,12 +229,12 @@ func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, 
 				e.heap.pushLane(g.arrivalLane, first, evArrival, int32(gi))
 			}
 		case ClosedLoop:
-			spread := int64(cg.Think + cg.RTT)
+			spread := max(int64(cg.Think+cg.RTT), 1)
 			for p := 0; p < cg.Processes; p++ {
 				for w := 0; w < cg.Workers; w++ {
 					wid := int32(len(e.workers))
 					e.workers = append(e.workers, int32(cg.firstProc+p))
-					at := cg.startNS + g.rng.Int64N(spread)
+					at := vadd(cg.startNS, time.Duration(g.rng.Int64N(spread)))
 					if at < cg.stopNS {
 						e.heap.push(at, evWorkerStart, wid)
 					}
@@ -235,8 +244,12 @@ func runScenario(ctx context.Context, c *compiled, strat Strategy, seed uint64, 
 	}
 	e.ctx = ctx
 	e.loop()
+	err = e.stopErr
+	if err == nil {
+		err = ctx.Err()
+	}
 	res := &runResult{series: e.series, window: s.Duration, elapsed: time.Duration(max(e.lastDone, int64(s.Duration))),
-		capRate: c.capRate, capBurst: c.capBurst, err: ctx.Err()}
+		capRate: c.capRate, capBurst: c.capBurst, err: err}
 	for gi := range e.groups {
 		g := &e.groups[gi]
 		res.groups = append(res.groups, &groupResult{name: g.name, c: g.c, latency: g.latency,

@@ -33,6 +33,14 @@ type Scenario struct {
 	TollgateRules limiter.Rules
 	// MaxAttempts overrides every strategy's maximum attempts per call (0: their default, 3).
 	MaxAttempts int
+	// MaxCallDuration is the longest a call may last in virtual time (0:
+	// DefaultMaxCallDuration): a call still waiting then times out, as if its deadline had
+	// passed. Every rule must refill a token within it.
+	MaxCallDuration time.Duration
+
+	// where ParseScenario read the server's and the tollgate strategy's rules, for errors
+	// that name the file and line of a rule (nil: not from a file)
+	serverRulesFile, tollgateRulesFile *rulesFile
 }
 
 // ServerSpec describes the server side of a scenario.
@@ -161,6 +169,11 @@ func compile(s *Scenario) (*compiled, error) {
 	if s.Duration <= 0 {
 		return nil, fmt.Errorf("simulate: scenario %q: duration must be > 0", s.Name)
 	}
+	maxCall := maxCallDuration(s.MaxCallDuration)
+	if s.MaxCallDuration < 0 || maxCall > MaxHorizon/2 || s.Duration > MaxHorizon-maxCall {
+		return nil, fmt.Errorf("simulate: scenario %q: duration (%v) and max_call_duration (%v) must be >= 0 and span at most %v of virtual time together",
+			s.Name, s.Duration, maxCall, MaxHorizon)
+	}
 	if len(s.Groups) == 0 {
 		return nil, fmt.Errorf("simulate: scenario %q: no client groups", s.Name)
 	}
@@ -170,6 +183,12 @@ func compile(s *Scenario) (*compiled, error) {
 	}
 	if err := rules.Validate(); err != nil {
 		return nil, fmt.Errorf("simulate: scenario %q: server rules: %w", s.Name, err)
+	}
+	if err := checkRules(rules, s.serverRulesFile, maxCall, "server rules"); err != nil {
+		return nil, err
+	}
+	if err := checkRules(s.TollgateRules, s.tollgateRulesFile, maxCall, "tollgate rules"); err != nil {
+		return nil, err
 	}
 	c := &compiled{sc: s, rules: rules}
 	all := newCapacityTracker(rules)
@@ -188,6 +207,16 @@ func compile(s *Scenario) (*compiled, error) {
 		cg := compiledGroup{Group: g, startNS: int64(g.Start), stopNS: int64(stop), timeoutNS: int64(g.Timeout),
 			hopNS: float64(g.RTT) / 2, hopSDNS: float64(g.Jitter), firstProc: c.nprocs}
 		where := fmt.Sprintf("simulate: scenario %q: group %q", s.Name, g.Name)
+		for _, d := range []struct {
+			name string
+			v    time.Duration
+			max  time.Duration
+		}{{"start", g.Start, MaxHorizon}, {"stop", g.Stop, MaxHorizon}, {"timeout", g.Timeout, MaxHorizon},
+			{"think", g.Think, MaxHorizon}, {"rtt", g.RTT, maxCall}, {"jitter", g.Jitter, maxCall}} {
+			if d.v < 0 || d.v > d.max {
+				return nil, fmt.Errorf("%s: %s must be in [0, %v], not %v", where, d.name, d.max, d.v)
+			}
+		}
 		switch g.Loop {
 		case OpenLoop:
 			if len(g.Phases) == 0 {
@@ -277,7 +306,10 @@ func newVariant(op Operation, prefix string) variant {
 }
 
 // serviceErrors returns the error code and HTTP status a service answers a throttled request
-// and a failed one with (../shared/reference/aws_throttling.md).
+// and a failed one with, as the services document them (EC2:
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html; S3:
+// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html; DynamoDB, Lambda, STS:
+// each API reference's Errors section).
 func serviceErrors(service string) (throttle, fail backoff.Signal) {
 	is := func(name string) bool { return service == name || strings.EqualFold(service, name) }
 	switch {
@@ -313,12 +345,13 @@ func (cg *compiledGroup) nextArrival(from int64, exp func() float64) int64 {
 			t = boundary
 			continue
 		}
-		next := t + int64(exp()/cg.Phases[i].Rate*1e9)
-		if next >= boundary {
+		// The gap in float64 first: at a tiny rate it can exceed what an int64 holds.
+		gap := exp() / cg.Phases[i].Rate * 1e9
+		if !(gap < float64(boundary-t)) {
 			t = boundary
 			continue
 		}
-		return next
+		return t + int64(gap)
 	}
 	return -1
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate/tollgate/internal/memtest"
 	"github.com/tollgate/tollgate/simulate"
 )
 
@@ -34,7 +35,7 @@ func TestScenarioErrors(t *testing.T) {
 		{base + "strategies: [tollgate, magic]\n", `s.yaml:10: field "strategies[1]": unknown strategy "magic"`},
 		{strings.Replace(base, "    rate: 10\n", "", 1), `field "groups[0].rate": an open-loop group needs a rate`},
 		{"name: x\n", `field "duration": required`},
-		{"name: [\n", `s.yaml: invalid YAML`},
+		{"name: [\n", `s.yaml:1: invalid YAML`},
 		{"", `s.yaml: empty scenario file`},
 		{base + "server:\n  rules: missing.yaml\n", `s.yaml:11: field "server.rules"`},
 	} {
@@ -50,13 +51,33 @@ func TestScenarioErrors(t *testing.T) {
 	}
 }
 
+// FuzzParseScenario parses arbitrary scenario files: never a panic, nothing invalid accepted,
+// and bounded work whatever the aliases (seeds in testdata/fuzz/FuzzParseScenario include alias
+// bombs): parsing allocates at most what MaxScenarioNodes nodes can make it, measured with
+// runtime/metrics.
 func FuzzParseScenario(f *testing.F) {
 	f.Add([]byte("name: x\nduration: 10s\ngroups:\n  - name: g\n    loop: closed\n    workers: 2\n    operations:\n      - {service: S3, operation: GetObject, prefixes: [a/]}\n"))
 	f.Add([]byte("duration: 1s\ngroups: []\n"))
+	f.Add([]byte("duration: 1s\ngroups:\n  - &g {name: g, loop: open, rate: 1, operations: &o [{service: S3, operation: GetObject, prefixes: &p [a/, b/, c/]}, *o, *o]}\n  - *g\n  - *g\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := simulate.ParseScenario("fuzz.yaml", data, t.TempDir())
-		if err == nil && (s.Duration <= 0 || len(s.Groups) == 0) {
+		var s *simulate.Scenario
+		var err error
+		alloc := memtest.Allocated(func() { s, err = simulate.ParseScenario("fuzz.yaml", data, t.TempDir()) })
+		if alloc > 512<<20 {
+			t.Fatalf("parsing %d bytes allocated %d MiB", len(data), alloc>>20)
+		}
+		if err != nil {
+			var se *simulate.ScenarioError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v is not a *ScenarioError", err)
+			}
+			return
+		}
+		if s.Duration <= 0 || len(s.Groups) == 0 {
 			t.Fatalf("accepted an invalid scenario: %+v", s)
+		}
+		if _, err := simulate.Estimate(s, simulate.Options{}); err != nil {
+			t.Fatalf("a parsed scenario cannot be estimated: %v", err)
 		}
 	})
 }

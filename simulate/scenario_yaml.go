@@ -1,12 +1,10 @@
 package simulate
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tollgate/tollgate/internal/yamlbound"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate/server"
 )
@@ -25,7 +24,12 @@ type ScenarioError struct {
 	Line  int
 	Field string
 	Msg   string
+	// Err is the error behind Msg, if any (a *RuleError naming a rules file's line).
+	Err error
 }
+
+// Unwrap returns the error behind the problem, if any.
+func (e *ScenarioError) Unwrap() error { return e.Err }
 
 func (e *ScenarioError) Error() string {
 	var b strings.Builder
@@ -44,9 +48,18 @@ func (e *ScenarioError) Error() string {
 	return b.String()
 }
 
-// LoadScenario reads a scenario file (see ParseScenario).
+// Bounds of a scenario file: its size, and the YAML nodes it stands for once its aliases are
+// expanded. A scenario of a hundred groups takes a few thousand nodes; these bounds keep the
+// parser's memory to tens of megabytes whatever the file holds.
+const (
+	MaxScenarioBytes = 1 << 20
+	MaxScenarioNodes = 100_000
+)
+
+// LoadScenario reads a scenario file (see ParseScenario). A file larger than MaxScenarioBytes
+// is refused without being read whole.
 func LoadScenario(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, MaxScenarioBytes)
 	if err != nil {
 		return nil, fmt.Errorf("simulate: read scenario: %w", err)
 	}
@@ -56,33 +69,57 @@ func LoadScenario(path string) (*Scenario, error) {
 // ParseScenario parses a scenario from YAML (the format is in the package documentation).
 // name is used in errors; dir is where relative file references (rules, faults) are resolved
 // ("" for the working directory). Every problem is reported with the file, line and field.
+//
+// Hostile input is bounded: data larger than MaxScenarioBytes, or whose YAML aliases expand
+// it past MaxScenarioNodes nodes, is refused before it is walked; the rules and faults files
+// it names are read with the same bounds (LoadRules, server.LoadFaults). Errors quote nothing
+// from a file until it is known to be of the expected kind (a mapping with a scenario's
+// fields, a rules file, a faults file), so that naming the wrong file never prints its content.
+// ParseScenario validates the scenario but does not estimate its cost: Simulate does
+// (Estimate, Options.Limits).
 func ParseScenario(name string, data []byte, dir string) (sc *Scenario, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			sc, err = nil, &ScenarioError{File: name, Msg: fmt.Sprintf("invalid YAML: parser failed: %v", r)}
-		}
-	}()
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &ScenarioError{File: name, Msg: "empty scenario file"}
-		}
-		return nil, &ScenarioError{File: name, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	if len(data) > MaxScenarioBytes {
+		return nil, &ScenarioError{File: name, Msg: fmt.Sprintf("larger than %d bytes: not a scenario file", MaxScenarioBytes)}
 	}
-	if len(doc.Content) == 0 {
+	root, line, err := yamlbound.Decode(data)
+	if err == io.EOF {
 		return nil, &ScenarioError{File: name, Msg: "empty scenario file"}
+	}
+	if err != nil {
+		return nil, &ScenarioError{File: name, Line: line, Msg: err.Error()}
+	}
+	if !looksLikeScenario(root) {
+		return nil, &ScenarioError{File: name, Line: root.Line, Msg: "not a scenario file: expected a YAML mapping with a scenario's fields (" +
+			strings.Join(scenarioFields, ", ") + ")"}
+	}
+	if _, line, ok := yamlbound.Expanded(root, MaxScenarioNodes); !ok {
+		return nil, &ScenarioError{File: name, Line: line,
+			Msg: fmt.Sprintf("YAML aliases expand the scenario to more than %d nodes; write the values out or use fewer aliases", MaxScenarioNodes)}
 	}
 	p := &scenarioParser{file: name, dir: dir}
 	s := &Scenario{Seed: 1, Runs: 1}
-	p.scenario(doc.Content[0], s)
+	p.scenario(root, s)
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
 	if _, err := compile(s); err != nil {
-		return nil, &ScenarioError{File: name, Msg: strings.TrimPrefix(err.Error(), "simulate: ")}
+		return nil, &ScenarioError{File: name, Msg: strings.TrimPrefix(err.Error(), "simulate: "), Err: err}
 	}
 	return s, nil
+}
+
+// looksLikeScenario reports whether root is a mapping with at least one of a scenario's fields:
+// only then may errors quote the file (its unknown fields, its values).
+func looksLikeScenario(root *yaml.Node) bool {
+	if root.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i]; k.Kind == yaml.ScalarNode && contains(scenarioFields, k.Value) {
+			return true
+		}
+	}
+	return false
 }
 
 type scenarioParser struct {
@@ -226,7 +263,7 @@ func (p *scenarioParser) path(rel string) string {
 	return filepath.Join(p.dir, rel)
 }
 
-var scenarioFields = []string{"name", "description", "duration", "seed", "runs", "max_attempts", "strategies", "server", "tollgate", "groups"}
+var scenarioFields = []string{"name", "description", "duration", "seed", "runs", "max_attempts", "max_call_duration", "strategies", "server", "tollgate", "groups"}
 
 func (p *scenarioParser) scenario(n *yaml.Node, s *Scenario) {
 	var lines struct{ duration, groups int }
@@ -254,6 +291,8 @@ func (p *scenarioParser) scenario(n *yaml.Node, s *Scenario) {
 			}
 		case "max_attempts":
 			p.integer(v, field, &s.MaxAttempts)
+		case "max_call_duration":
+			p.duration(v, field, &s.MaxCallDuration)
 		case "strategies":
 			for i, item := range p.list(v, field) {
 				f := fmt.Sprintf("%s[%d]", field, i)
@@ -270,16 +309,16 @@ func (p *scenarioParser) scenario(n *yaml.Node, s *Scenario) {
 				}
 			}
 		case "server":
-			p.server(v, field, &s.Server)
+			p.server(v, field, &s.Server, s)
 		case "tollgate":
 			p.fields(v, field, []string{"rules"}, func(key string, k, v *yaml.Node, field string) {
 				var ref string
 				p.str(v, field, &ref)
 				if ref != "" && ref != "server" {
-					if rules, err := limiter.LoadRules(p.path(ref)); err != nil {
+					if f, err := loadRulesFile(p.path(ref)); err != nil {
 						p.fail(v, field, "%v", err)
 					} else {
-						s.TollgateRules = rules
+						s.TollgateRules, s.tollgateRulesFile = f.rules, f
 					}
 				}
 			})
@@ -306,7 +345,7 @@ func (p *scenarioParser) scenario(n *yaml.Node, s *Scenario) {
 	}
 }
 
-func (p *scenarioParser) server(n *yaml.Node, path string, sv *ServerSpec) {
+func (p *scenarioParser) server(n *yaml.Node, path string, sv *ServerSpec, s *Scenario) {
 	p.fields(n, path, []string{"rules", "faults", "s3", "capacity"}, func(key string, k, v *yaml.Node, field string) {
 		switch key {
 		case "rules":
@@ -315,12 +354,12 @@ func (p *scenarioParser) server(n *yaml.Node, path string, sv *ServerSpec) {
 			if ref == "" || ref == "defaults" {
 				return
 			}
-			rules, err := limiter.LoadRules(p.path(ref))
+			f, err := loadRulesFile(p.path(ref))
 			if err != nil {
 				p.fail(v, field, "%v", err)
 				return
 			}
-			sv.Rules = server.MergeRules(limiter.DefaultRules(), rules)
+			sv.Rules, s.serverRulesFile = server.MergeRules(limiter.DefaultRules(), f.rules), f
 		case "faults":
 			var ref string
 			p.str(v, field, &ref)

@@ -3,6 +3,7 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"hash/crc32"
 	"io"
 	"mime"
@@ -96,7 +97,19 @@ func readJSONBody(x *exchange, v any) *apiError {
 			message: "Unsupported Content-Type " + truncate(ct, 64)}
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(x.w, x.r.Body, maxJSONBytes))
-	if err != nil {
+	switch {
+	case err == nil:
+	case isTooLarge(err):
+		// AWS's common error for a body over the service's limit
+		// (https://docs.aws.amazon.com/general/latest/gr/api-retries.html lists the common errors).
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLargeException",
+			message: "Request entity too large: the body exceeds " + itoa(maxJSONBytes) + " bytes"}
+	case isTimeout(err):
+		return &apiError{status: http.StatusRequestTimeout, code: "RequestTimeoutException",
+			message: "The request timed out: the client stopped sending its body"}
+	case errors.Is(err, errRequestMemory):
+		return x.svc.internal(x)
+	default:
 		return &apiError{status: http.StatusBadRequest, code: "SerializationException",
 			message: "Could not read the request body: " + err.Error()}
 	}

@@ -112,6 +112,44 @@
 //	    every: 2m                    # optional: repeat period
 //	    mode: throttle               # throttle | error
 //
+// # Limits
+//
+// The emulator keeps its state in the memory of the process that runs it, so it bounds what a
+// client — careless, slow or hostile — can make it hold, as a real server does, and answers
+// what it refuses in the addressed protocol's own wire format (Options; 0 means the default):
+//
+//	MaxObjectSize     64 MiB   largest S3 object (S3: 5 GiB): 400 EntityTooLarge with
+//	                           ProposedSize and MaxSizeAllowed, before any of the body is read
+//	                           when the size is declared (Content-Length,
+//	                           x-amz-decoded-content-length), else as soon as it is passed
+//	MaxStoreSize      256 MiB  all S3 object data, uploads in progress included: 507
+//	                           InsufficientCapacity (the code of S3 on Outposts and FSx access
+//	                           points when full); an upload needs room for itself while the
+//	                           object it replaces is still stored
+//	MaxRequestMemory  256 MiB  the other request bodies held at once: the service's HTTP 500
+//	                           internal error, which SDKs retry; awsJson bodies over 16 MiB get
+//	                           413 RequestEntityTooLargeException, Lambda payloads over 6 MiB
+//	                           413 RequestTooLargeException, form bodies over 1 MiB the query
+//	                           protocol's MalformedQueryString
+//	MaxConnections    4096     connections served at once; more are closed as soon as they are
+//	                           accepted (clients see a reset, which SDKs retry)
+//	ReadHeaderTimeout 10 s     to send a request's headers
+//	BodyIdleTimeout   20 s     the longest pause in a body (S3 answers 400 RequestTimeout after
+//	                           about as long; the emulator does too, awsJson 408
+//	                           RequestTimeoutException)
+//	ReadTimeout       2 min    to send a whole request
+//	WriteTimeout      2 min    to serve a request and write its response
+//	IdleTimeout       30 s     a keep-alive connection without a new request
+//
+// Memory follows the bytes that arrive, never a size a client merely declares: an aws-chunked
+// body with a chunk header of "fffffff" and no data costs a few kilobytes, not 256 MiB. The
+// framing of aws-chunked bodies is bounded too (a chunk header or trailer line of at most
+// 4 KiB, at most 32 trailers). A connection costs about 20 KiB while it is open (2,000 idle
+// and slow connections: about 40 MiB), so the defaults bound the connections' memory to about
+// 100 MiB besides the bodies. The timeouts apply when the emulator serves its own listener
+// (Start); mounted as an http.Handler, it is served by its caller's http.Server and timeouts,
+// except BodyIdleTimeout, which needs only http.ResponseController support.
+//
 // # Metrics
 //
 // GET /metrics (without an Authorization header) serves the emulator's own Prometheus registry:

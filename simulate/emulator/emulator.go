@@ -22,6 +22,10 @@ const DefaultAccount = "123456789012"
 // DefaultRegion is the Region assumed for requests without a SigV4 credential scope.
 const DefaultRegion = "us-east-1"
 
+// maxHeaderBytes bounds a request's headers (S3 allows 8 KB of headers besides metadata;
+// this leaves room for SigV4 and SDK headers).
+const maxHeaderBytes = 64 << 10
+
 // Options configure an Emulator. The zero value is a loopback-only emulator with AWS's default
 // quotas, no added latency, no faults, seed 0 and the wall clock.
 type Options struct {
@@ -66,6 +70,26 @@ type Options struct {
 	// Tables declares DynamoDB key schemas by table name. A table not listed here uses
 	// DefaultTableSchema (partition key "pk", sort key "sk").
 	Tables map[string]TableSchema
+
+	// Limits, like a real server's, so that no client — careless, slow or hostile — makes the
+	// emulator hold unbounded memory, connections or goroutines (see "Limits" in the package
+	// documentation). 0 means the default; sizes must not be negative, and a negative timeout
+	// means none.
+	//
+	// MaxObjectSize is the largest object a PutObject stores (DefaultMaxObjectSize; S3's own
+	// limit is 5 GiB); MaxStoreSize the bytes of all S3 objects held, uploads in progress
+	// included (DefaultMaxStoreSize); MaxRequestMemory the bytes of the other request bodies
+	// held by the requests being served (DefaultMaxRequestMemory).
+	MaxObjectSize, MaxStoreSize, MaxRequestMemory int64
+	// MaxConnections bounds the connections served at once (DefaultMaxConnections); more are
+	// closed as soon as they are accepted.
+	MaxConnections int
+	// ReadHeaderTimeout bounds the time to send a request's headers; BodyIdleTimeout a pause in
+	// a body; ReadTimeout the whole request; WriteTimeout serving it and writing the response;
+	// IdleTimeout a keep-alive connection without a new request. Only Start applies them (a
+	// mounted handler is served by its caller's server), except BodyIdleTimeout, which needs
+	// only a server that supports http.ResponseController.
+	ReadHeaderTimeout, BodyIdleTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
 
 // Emulator serves AWS-compatible responses for a subset of EC2, S3, DynamoDB, KMS, Lambda and STS
@@ -90,6 +114,10 @@ type Emulator struct {
 	s3  *objectStore
 	ddb *tableStore
 	kms *keyStore
+
+	limits    limits
+	reqMemory budget         // request bodies held (MaxRequestMemory)
+	conns     *limitListener // the listener Start serves, counting rejected connections
 
 	lifecycle sync.Mutex
 	ln        net.Listener
@@ -122,6 +150,10 @@ func New(opts Options) (*Emulator, error) {
 			return nil, err
 		}
 	}
+	lim, err := opts.limits()
+	if err != nil {
+		return nil, err
+	}
 	clock := opts.Clock
 	if clock == nil {
 		clock = time.Now
@@ -150,10 +182,12 @@ func New(opts Options) (*Emulator, error) {
 		rng:     rand.New(rand.NewChaCha8(seedBytes(opts.Seed))),
 		created: clock(),
 		ec2:     newEC2Store(),
-		s3:      newObjectStore(),
+		s3:      newObjectStore(lim.maxStore),
 		ddb:     newTableStore(),
 		kms:     newKeyStore(),
+		limits:  lim,
 	}
+	e.reqMemory.limit = lim.maxRequestMemory
 	return e, nil
 }
 
@@ -245,11 +279,16 @@ func (e *Emulator) Start(ctx context.Context) error {
 	e.startClock()
 	e.srv = &http.Server{
 		Handler:           e,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: e.limits.readHeader,
+		ReadTimeout:       e.limits.read,
+		WriteTimeout:      e.limits.write,
+		IdleTimeout:       e.limits.idle,
+		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	e.conns = newLimitListener(e.ln, e.limits.maxConns)
 	e.done = make(chan struct{})
-	srv, ln, done := e.srv, e.ln, e.done
+	srv, ln, done := e.srv, net.Listener(e.conns), e.done
 	go func() {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {

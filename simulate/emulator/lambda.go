@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -174,6 +175,10 @@ func (e *Emulator) lambdaInvoke(x *exchange, fn string) {
 		return
 	}
 	payload, err := io.ReadAll(io.LimitReader(x.r.Body, lambdaMaxPayload+1))
+	if errors.Is(err, errRequestMemory) {
+		x.fail(x.svc.internal(x))
+		return
+	}
 	if err != nil {
 		x.fail(lambdaError(http.StatusBadRequest, "InvalidRequestContentException", "Could not read the request body: "+err.Error()))
 		return

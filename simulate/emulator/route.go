@@ -1,10 +1,12 @@
 package emulator
 
 import (
+	"errors"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // The API versions that tell the two form-encoded query protocols apart.
@@ -35,6 +37,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.metrics.handler.ServeHTTP(w, r)
 		return
 	}
+	b := &body{rc: r.Body, ctl: http.NewResponseController(w), idle: e.limits.bodyIdle, mem: &e.reqMemory, counted: true}
+	if e.limits.read > 0 {
+		b.deadline = time.Now().Add(e.limits.read)
+	}
+	r.Body = b
+	defer b.release()
 	scope := parseCredentialScope(r)
 	x := &exchange{e: e, w: w, r: r, region: scope.region}
 	if x.region == "" {
@@ -60,6 +68,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
 			x.svc = serviceForScope(scope.service, &ec2Service)
+			if errors.Is(err, errRequestMemory) {
+				x.fail(x.svc.internal(x))
+				return
+			}
 			x.fail(errMalformedQuery(err))
 			return
 		}

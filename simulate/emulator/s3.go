@@ -17,8 +17,6 @@ import (
 
 const (
 	s3XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
-	// maxObjectBytes bounds a PutObject body: objects live in memory.
-	maxObjectBytes = 256 << 20
 	// maxKeyBytes is S3's object key length limit.
 	maxKeyBytes = 1024
 	// s3TimeFormat is the ISO 8601 form S3 uses in XML bodies.
@@ -212,28 +210,18 @@ var storedHeaders = []string{"Content-Type", "Cache-Control", "Content-Dispositi
 func (e *Emulator) s3PutObject(x *exchange, bucket, key string) {
 	r := x.r
 	trailer := http.Header{}
-	var data []byte
-	var err error
-	if isAWSChunked(r) {
-		data, err = readAWSChunked(r.Body, maxObjectBytes, trailer)
-	} else {
-		data, err = io.ReadAll(io.LimitReader(r.Body, maxObjectBytes+1))
-		if err == nil && len(data) > maxObjectBytes {
-			err = errEntityTooLarge
+	u, aerr := e.readUpload(x, trailer)
+	if aerr != nil {
+		x.fail(aerr)
+		return
+	}
+	stored := false
+	defer func() {
+		if !stored {
+			u.release()
 		}
-	}
-	switch {
-	case err == errEntityTooLarge:
-		x.fail(s3Error(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
-			field("MaxSizeAllowed", strconv.Itoa(maxObjectBytes))))
-		return
-	case err == errChunkFormat:
-		x.fail(s3Error(http.StatusBadRequest, "IncompleteBody", "The request body terminated unexpectedly or is not valid aws-chunked encoding"))
-		return
-	case err != nil:
-		x.fail(s3Error(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header"))
-		return
-	}
+	}()
+	data := u.data
 	if !x.admit(server.Request{Resource: bucket, Prefix: server.PrefixOf(key)}) {
 		return
 	}
@@ -267,6 +255,7 @@ func (e *Emulator) s3PutObject(x *exchange, bucket, key string) {
 		}
 	}
 	e.s3.put(bucket, key, obj)
+	stored = true
 	h := x.w.Header()
 	h.Set("ETag", obj.etag)
 	if alg != "" {

@@ -13,7 +13,6 @@ import (
 	"hash/crc64"
 	"io"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 )
@@ -79,55 +78,204 @@ func isAWSChunked(r *http.Request) bool {
 
 var errChunkFormat = errors.New("malformed aws-chunked body")
 
-// readAWSChunked decodes an aws-chunked body of at most limit decoded bytes:
+// Bounds of an aws-chunked body's framing: a chunk header ("hex-size;chunk-signature=<64 hex>")
+// or trailer line is far shorter than maxChunkLine, and S3 sends one or two trailers.
+const (
+	maxChunkLine = 4 << 10
+	maxTrailers  = 32
+)
+
+// readAWSChunked decodes an aws-chunked body into u:
 //
 //	hex-size[;chunk-signature=…]\r\n data \r\n … 0[;chunk-signature=…]\r\n [trailer: value\r\n]… \r\n
 //
-// Trailers (x-amz-checksum-*) are added to trailer. Chunk signatures are not verified.
-func readAWSChunked(body io.Reader, limit int64, trailer http.Header) ([]byte, error) {
-	br := bufio.NewReader(body)
-	tp := textproto.NewReader(br)
-	var out []byte
+// Trailers (x-amz-checksum-*) are added to trailer. Chunk signatures are not verified. Memory
+// follows the data that arrives, never a chunk's declared size: u grows as bytes are read,
+// each growth reserved in the store first, and a chunk that would take u past its limit is
+// refused (errEntityTooLarge) before any of it is read. Lines are bounded (maxChunkLine), as
+// are trailers (maxTrailers).
+func readAWSChunked(body io.Reader, u *upload, trailer http.Header) error {
+	br := bufio.NewReaderSize(body, 16<<10)
 	for {
-		line, err := tp.ReadLine()
+		line, err := readChunkLine(br)
 		if err != nil {
-			return nil, errChunkFormat
+			return err
 		}
 		sizeText, _, _ := strings.Cut(line, ";")
-		size, err := strconv.ParseInt(strings.TrimSpace(sizeText), 16, 64)
-		if err != nil || size < 0 {
-			return nil, errChunkFormat
+		sizeText = strings.TrimSpace(sizeText)
+		if sizeText == "" || len(sizeText) > 16 {
+			return errChunkFormat
+		}
+		size, err := strconv.ParseUint(sizeText, 16, 64)
+		if err != nil {
+			return errChunkFormat
 		}
 		if size == 0 {
 			break
 		}
-		if int64(len(out))+size > limit {
-			return nil, errEntityTooLarge
+		if size > uint64(u.limit-int64(len(u.data))) {
+			return errEntityTooLarge
 		}
-		start := len(out)
-		out = append(out, make([]byte, size)...)
-		if _, err := io.ReadFull(br, out[start:]); err != nil {
-			return nil, errChunkFormat
+		if err := u.readN(br, int64(size)); err != nil {
+			return err
 		}
-		if crlf, err := tp.ReadLine(); err != nil || crlf != "" {
-			return nil, errChunkFormat
+		if crlf, err := readChunkLine(br); err != nil || crlf != "" {
+			return errChunkFormat
 		}
 	}
 	// Trailers end at an empty line (or at the end of the body).
-	for {
-		line, err := tp.ReadLine()
+	for n := 0; ; n++ {
+		line, err := readChunkLine(br)
 		if err == io.EOF || err == nil && line == "" {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, errChunkFormat
+			return err
 		}
 		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			return nil, errChunkFormat
+		if !ok || n >= maxTrailers {
+			return errChunkFormat
 		}
 		trailer.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
 }
 
-var errEntityTooLarge = errors.New("entity too large")
+// readChunkLine reads a line ending in "\n" (an optional "\r" before it is removed) of at most
+// maxChunkLine bytes. io.EOF means the body ended before any byte of the line; a line cut short
+// or too long is errChunkFormat; a read error (a timeout) is returned as is.
+func readChunkLine(br *bufio.Reader) (string, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > maxChunkLine+2 {
+			return "", errChunkFormat
+		}
+		line = append(line, frag...)
+		switch {
+		case err == nil:
+			line = line[:len(line)-1]
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			return string(line), nil
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && len(line) == 0:
+			return "", io.EOF
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return "", errChunkFormat
+		default:
+			return "", err
+		}
+	}
+}
+
+var (
+	errEntityTooLarge = errors.New("entity too large")
+	// errStoreFull reports an upload that does not fit in Options.MaxStoreSize.
+	errStoreFull = errors.New("store full")
+)
+
+// upload is the data of a PutObject being read. Its capacity is reserved in the store's space
+// as it grows (held), so that every byte an upload holds is accounted for before it is
+// allocated; put hands the reservation to the stored object, and release gives it back if
+// the upload fails.
+type upload struct {
+	data  []byte
+	space *budget
+	held  int64 // capacity reserved
+	limit int64 // the most bytes it may hold
+	known int64 // the declared length, -1 if unknown: capacity grows to it exactly
+}
+
+func newUpload(space *budget, limit, known int64) *upload {
+	return &upload{space: space, limit: limit, known: known}
+}
+
+// grow makes room for n more bytes, doubling the capacity from 4 KiB (to the declared length
+// exactly when it is known), each growth reserved in the store first.
+func (u *upload) grow(n int64) error {
+	need := int64(len(u.data)) + n
+	if need > u.limit {
+		return errEntityTooLarge
+	}
+	if need <= int64(cap(u.data)) {
+		return nil
+	}
+	c := max(2*int64(cap(u.data)), need, 4<<10)
+	if u.known >= need {
+		c = min(c, u.known)
+	}
+	c = min(c, u.limit)
+	if !u.space.reserve(c - u.held) {
+		return errStoreFull
+	}
+	u.held = c
+	data := make([]byte, len(u.data), c)
+	copy(data, u.data)
+	u.data = data
+	return nil
+}
+
+// readN appends exactly n bytes from r, growing as they arrive.
+func (u *upload) readN(r io.Reader, n int64) error {
+	for n > 0 {
+		if len(u.data) == cap(u.data) {
+			if err := u.grow(1); err != nil {
+				return err
+			}
+		}
+		start := len(u.data)
+		step := min(n, int64(cap(u.data)-start))
+		got, err := io.ReadFull(r, u.data[start:start+int(step)])
+		u.data = u.data[:start+got]
+		if err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return errChunkFormat
+			}
+			return err
+		}
+		n -= step
+	}
+	return nil
+}
+
+// readAll appends everything r holds, growing as it arrives.
+func (u *upload) readAll(r io.Reader) error {
+	for {
+		if len(u.data) == cap(u.data) {
+			if int64(len(u.data)) == u.limit {
+				// Full: one more byte means too large.
+				var one [1]byte
+				n, err := r.Read(one[:])
+				switch {
+				case n > 0:
+					return errEntityTooLarge
+				case err == io.EOF:
+					return nil
+				case err != nil:
+					return err
+				}
+				continue
+			}
+			if err := u.grow(1); err != nil {
+				return err
+			}
+		}
+		start := len(u.data)
+		n, err := r.Read(u.data[start:cap(u.data)])
+		u.data = u.data[:start+n]
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// release gives back the upload's reservation (after a failure).
+func (u *upload) release() {
+	u.space.release(u.held)
+	u.held, u.data = 0, nil
+}

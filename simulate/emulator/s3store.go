@@ -24,13 +24,21 @@ type s3Bucket struct {
 	keys    []string // sorted
 }
 
-// objectStore holds every bucket. Buckets exist on first use.
+// objectStore holds every bucket. Buckets exist on first use. Its bytes — the data of the
+// objects stored and of the uploads in progress — count against space (Options.MaxStoreSize):
+// an upload reserves its buffer's capacity before it reads into it, and put hands the
+// reservation to the stored object (releasing the capacity of the object it replaces).
 type objectStore struct {
 	mu      sync.RWMutex
 	buckets map[string]*s3Bucket
+	space   budget
 }
 
-func newObjectStore() *objectStore { return &objectStore{buckets: map[string]*s3Bucket{}} }
+func newObjectStore(limit int64) *objectStore {
+	s := &objectStore{buckets: map[string]*s3Bucket{}}
+	s.space.limit = limit
+	return s
+}
 
 func (s *objectStore) bucket(name string) *s3Bucket {
 	b := s.buckets[name]
@@ -41,11 +49,14 @@ func (s *objectStore) bucket(name string) *s3Bucket {
 	return b
 }
 
+// put stores obj, whose data's bytes the caller has reserved.
 func (s *objectStore) put(bucket, key string, obj *s3Object) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.bucket(bucket)
-	if _, ok := b.objects[key]; !ok {
+	if old, ok := b.objects[key]; ok {
+		s.space.release(int64(cap(old.data)))
+	} else {
 		i := sort.SearchStrings(b.keys, key)
 		b.keys = append(b.keys, "")
 		copy(b.keys[i+1:], b.keys[i:])
@@ -71,9 +82,11 @@ func (s *objectStore) delete(bucket, key string) {
 	if b == nil {
 		return
 	}
-	if _, ok := b.objects[key]; !ok {
+	old, ok := b.objects[key]
+	if !ok {
 		return
 	}
+	s.space.release(int64(cap(old.data)))
 	delete(b.objects, key)
 	i := sort.SearchStrings(b.keys, key)
 	b.keys = append(b.keys[:i], b.keys[i+1:]...)

@@ -1,16 +1,16 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tollgate/tollgate/internal/yamlbound"
 )
 
 // FaultMode is what a fault window does to the requests it covers.
@@ -136,11 +136,30 @@ func (w *FaultWindow) matches(service, operation, region string) bool {
 	return w.Region == "" || w.Region == region
 }
 
-// LoadFaults reads a fault schedule from a YAML file (format: ParseFaults).
+// MaxFaultsFileBytes bounds a faults file; MaxFaultsNodes bounds the YAML nodes it stands for
+// once its aliases are expanded. A schedule of a thousand windows takes well under both.
+const (
+	MaxFaultsFileBytes = 1 << 20
+	MaxFaultsNodes     = 100_000
+)
+
+// LoadFaults reads a fault schedule from a YAML file (format: ParseFaults). A file larger than
+// MaxFaultsFileBytes is refused without being read whole, as is anything but a regular file
+// (a device or a pipe could block the reader or never end).
 func LoadFaults(path string) (*FaultSchedule, error) {
-	data, err := os.ReadFile(path)
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("server: read faults file: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("server: read faults file: %s: not a regular file", path)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("server: read faults file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFaultsFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("server: read faults file %s: %w", path, err)
 	}
 	return ParseFaults(path, data)
 }
@@ -157,23 +176,30 @@ func LoadFaults(path string) (*FaultSchedule, error) {
 //	    every: 2m                    # optional: repeat period (> duration)
 //	    mode: throttle               # throttle (the service's throttling error) or error (HTTP 500)
 //
-// Unknown fields are errors. Every error names the file, the line and the field.
+// Unknown fields are errors. Every error names the file, the line and the field. Until the
+// document is known to be a faults file (a mapping with a "windows" key), errors quote nothing
+// from it: a file named by mistake does not see its content printed. Data larger than
+// MaxFaultsFileBytes, or whose aliases expand it past MaxFaultsNodes nodes, is refused.
 // The returned schedule's Origin is zero; the caller sets it.
 func ParseFaults(name string, data []byte) (*FaultSchedule, error) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return &FaultSchedule{}, nil // an empty file has no windows
+	if len(data) > MaxFaultsFileBytes {
+		return nil, fmt.Errorf("server: %s: larger than %d bytes: not a faults file", name, MaxFaultsFileBytes)
+	}
+	root, line, err := yamlbound.Decode(data)
+	if err == io.EOF {
+		return &FaultSchedule{}, nil // an empty file has no windows
+	}
+	if err != nil {
+		if line > 0 {
+			return nil, fmt.Errorf("server: %s:%d: %v", name, line, err)
 		}
-		return nil, yamlError(name, err)
+		return nil, fmt.Errorf("server: %s: %v", name, err)
 	}
-	if len(doc.Content) == 0 {
-		return &FaultSchedule{}, nil
+	if root.Kind != yaml.MappingNode || !hasKey(root, "windows") {
+		return nil, fmt.Errorf("server: %s:%d: not a faults file: expected a mapping with a \"windows\" list", name, root.Line)
 	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("server: %s:%d: expected a mapping with a \"windows\" list", name, root.Line)
+	if _, line, ok := yamlbound.Expanded(root, MaxFaultsNodes); !ok {
+		return nil, fmt.Errorf("server: %s:%d: YAML aliases expand the file to more than %d nodes; write the windows out", name, line, MaxFaultsNodes)
 	}
 	s := &FaultSchedule{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -181,6 +207,7 @@ func ParseFaults(name string, data []byte) (*FaultSchedule, error) {
 		if k.Value != "windows" {
 			return nil, fmt.Errorf("server: %s:%d: unknown field %q (want \"windows\")", name, k.Line, k.Value)
 		}
+		v = resolveAlias(v)
 		if v.Kind != yaml.SequenceNode {
 			if v.Tag == "!!null" {
 				continue
@@ -196,6 +223,16 @@ func ParseFaults(name string, data []byte) (*FaultSchedule, error) {
 		}
 	}
 	return s, nil
+}
+
+// hasKey reports whether mapping n has key k.
+func hasKey(n *yaml.Node, k string) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Value == k {
+			return true
+		}
+	}
+	return false
 }
 
 type lineError struct {
@@ -264,20 +301,6 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 		n = n.Alias
 	}
 	return n
-}
-
-// yamlError turns "yaml: line 3: did not find expected key" into
-// "server: faults.yaml:3: invalid YAML: did not find expected key".
-func yamlError(name string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if num, tail, ok := strings.Cut(rest, ": "); ok {
-			if _, convErr := strconv.Atoi(num); convErr == nil {
-				return fmt.Errorf("server: %s:%s: invalid YAML: %s", name, num, tail)
-			}
-		}
-	}
-	return fmt.Errorf("server: %s: invalid YAML: %s", name, msg)
 }
 
 func parseDuration(s string) (time.Duration, error) {

@@ -52,8 +52,9 @@ windows:
 func TestParseFaultsErrors(t *testing.T) {
 	for _, c := range []struct{ doc, want string }{
 		{"windows: [", "server: f.yaml:1: invalid YAML: "},
-		{"- a\n", `server: f.yaml:1: expected a mapping with a "windows" list`},
-		{"window: []\n", `server: f.yaml:1: unknown field "window" (want "windows")`},
+		{"- a\n", `server: f.yaml:1: not a faults file: expected a mapping with a "windows" list`},
+		{"window: []\n", `server: f.yaml:1: not a faults file: expected a mapping with a "windows" list`},
+		{"windows: []\nwindow: []\n", `server: f.yaml:2: unknown field "window" (want "windows")`},
 		{"windows: 3\n", `server: f.yaml:1: field "windows": expected a list`},
 		{"windows:\n  - 3\n", "server: f.yaml:2: window 1: expected a mapping"},
 		{"windows:\n  - service: ec2\n    duration: 1s\n    mode: throttle\n    colour: red\n", `server: f.yaml:5: window 1: unknown field "colour"`},

@@ -44,6 +44,7 @@ type CloudTrailReader struct {
 	err     error
 	keys    []string // top-level keys seen, to tell a digest file from garbage
 	open    []byte   // brackets open while capturing a value
+	recLine int64    // line the record last read starts on
 }
 
 type ctState uint8
@@ -108,9 +109,13 @@ func (r *CloudTrailReader) Read(rec *Record) error {
 		if len(r.raw) > maxCloudTrailRecord {
 			return &InputError{File: r.name, Line: line, Reason: ReasonMalformedRecord, Err: fmt.Errorf("record longer than %d bytes", maxCloudTrailRecord)}
 		}
+		r.recLine = line
 		return r.decode(r.raw, line, rec)
 	}
 }
+
+// Position returns the file's name and the line the record last read starts on.
+func (r *CloudTrailReader) Position() (string, int64) { return r.name, r.recLine }
 
 // stop makes err the last thing Read returns before io.EOF (for an *InputError: the rest of
 // the file is skipped) or for ever (any other error).

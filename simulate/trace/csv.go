@@ -33,6 +33,9 @@ func NewCSVReader(r io.Reader, name string) *CSVReader {
 	return &CSVReader{cr: cr, name: name}
 }
 
+// Position returns the input's name and the line of the record last read.
+func (r *CSVReader) Position() (string, int64) { return r.name, r.line }
+
 // IgnoredColumns returns the header names that are not native fields, after the first Read.
 func (r *CSVReader) IgnoredColumns() []string { return r.ignored }
 

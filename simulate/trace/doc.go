@@ -8,7 +8,9 @@
 // # Native format (JSON Lines)
 //
 // A trace is a text file of JSON objects, one per line, in time order (Import writes them so;
-// readers do not check the order). Example:
+// readers do not check the order: InOrder does, putting records that are a little out of
+// order back in order and stopping with an *OrderError, which names the line, at a record too
+// late for that). Example:
 //
 //	{"time":"2025-03-14T09:26:53.123Z","service":"EC2","operation":"DescribeInstances","region":"us-east-1","outcome":"throttled","error_code":"RequestLimitExceeded","status":503,"latency_ms":12.5,"client":"c1"}
 //	{"time":"2025-03-14T09:26:53.2Z","service":"S3","operation":"GetObject","region":"us-west-2","resource":"my-bucket","key":"logs/2025/a.gz","outcome":"success","status":200,"latency_ms":31}

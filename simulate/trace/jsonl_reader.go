@@ -60,6 +60,9 @@ func (r *Reader) Read(rec *Record) error {
 // Line returns the number of the line last read (1-based).
 func (r *Reader) Line() int64 { return r.lines.line }
 
+// Position returns the input's name and the line of the record last read.
+func (r *Reader) Position() (string, int64) { return r.lines.name, r.lines.line }
+
 // parse decodes one JSON object into rec.
 func (r *Reader) parse(b []byte, rec *Record) error {
 	*rec = Record{}

@@ -106,6 +106,15 @@ func NewFile(r io.Reader, name, format string) (*File, error) {
 // Format returns the format of the file (detected, for FormatAuto).
 func (f *File) Format() string { return f.format }
 
+// Position returns the file's name and the line of the record last read (0 if its reader
+// does not count lines).
+func (f *File) Position() (string, int64) {
+	if p, ok := f.Source.(Positioner); ok {
+		return p.Position()
+	}
+	return f.name, 0
+}
+
 // Name returns the name the file was opened with.
 func (f *File) Name() string { return f.name }
 

@@ -103,6 +103,9 @@ func (r *S3AccessLogReader) Read(rec *Record) error {
 	}
 }
 
+// Position returns the input's name and the line of the record last read.
+func (r *S3AccessLogReader) Position() (string, int64) { return r.lines.name, r.lines.line }
+
 func (r *S3AccessLogReader) parse(line []byte, rec *Record) error {
 	n, err := splitS3Fields(line, &r.tok)
 	if err != nil {

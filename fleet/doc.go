@@ -1,0 +1,129 @@
+// Package fleet shares AWS's token buckets among the processes of a fleet through Redis.
+//
+// AWS throttles per account and Region: twenty pods that each keep a perfect copy of EC2's
+// DescribeInstances bucket (100 tokens, 20 per second) send 400 calls per second together, and
+// AWS throttles most of them. A fleet needs one bucket, shared. This package keeps that bucket in
+// Redis and hands each process a lease on part of it, so that a decision is local (no round trip)
+// and the fleet together never sends more than the one bucket admits.
+//
+// # Model
+//
+// A shared bucket has a rate r and a burst B, as the limiter's rule gives them ([Spec]). The
+// store ([State], kept in two Redis keys) splits it into leases and a pool:
+//
+//   - a lease gives one process a share s of the rate and a burst b for a short time (2 s by
+//     default, [DefaultLeaseTTL]); the process's local bucket refills at s up to b, and its calls
+//     spend from it, at once or after a delay (tokens reserved ahead, as the limiter does),
+//     never past the lease's end;
+//   - the pool holds the tokens no lease holds; it refills with the rate no lease holds, up to
+//     the burst no lease holds.
+//
+// Shares are apportioned by demand with max-min fairness, as YouTube's Doorman does: each
+// process reports its recent demand (every token its calls asked for, refused ones included);
+// a process asking for less than an equal share gets what it asks; the others split the rest
+// equally; when demand is below the rate, half of what is left is spread as headroom and half
+// stays free for processes that start asking. A busy process gets more than an idle one, and no
+// process gets less than min(its demand, r/n). A process renews its lease when half of it has
+// passed (or sooner when its calls find it short), returns the tokens above its new burst and the
+// share its local bucket could not hold (the refill it lost to a full bucket), and is topped up
+// from the pool. A process that stops using a bucket stops renewing; its lease ends and its share
+// goes back to the pool ([Client.Close] gives every lease back at once).
+//
+// The invariant that makes this safe: shares of live leases never exceed r, and their bursts
+// plus the pool never exceed B. So the tokens the fleet can spend — the pool plus every local
+// bucket — are at most what one (r, B) bucket holds, refilled at most at r: the fleet never sends
+// more than AWS's bucket admits, if the two agree on r and B. Tests replay every admitted call of
+// a run through an (r, B) bucket, as AWS would, and count what it would throttle.
+//
+// # Why a token bucket in Redis, not GCRA
+//
+// go-redis/redis_rate keeps GCRA's one number (the theoretical arrival time) per key: one
+// round trip per call, which is right for a server that decides each request. Leases need more
+// state than one number — the pool, each process's share, burst, demand and expiry — so the
+// saving that makes GCRA attractive is gone, and what is left is the model AWS documents and
+// tollgate's limiter uses: a level that refills at a rate up to a burst. Returning tokens,
+// handing a pool to a process, changing the rate mid-flight (a learned rate) and capping the
+// pool at the burst no lease holds are each one line on a level, and awkward on an arrival time.
+//
+// # One clock, atomically
+//
+// Every change to a bucket is one Lua script (script.lua) run by Redis atomically, on Redis's
+// clock (TIME): the processes' clocks never meet. [State.Apply] is the script's twin in Go — same
+// decisions, same floating-point operations in the same order — and a test runs both on the same
+// requests against a real redis-server and requires identical answers, so the simulator's
+// modelled store ([ModelStore]) is the store, not an approximation of it. The client side
+// ([Account]: lease sizing, the local bucket, demand, settlement) is pure: every method takes
+// now and does no IO, so the Redis driver ([Client]) and the simulator ([Process]) run the very
+// same code.
+//
+// # Keys and Redis Cluster
+//
+// A bucket is two keys, its state and its leases, named prefix + "{" + bucket + "}" + suffix
+// ([DefaultPrefix] "tollgate:"): the braces are the bucket's one hash tag, so Redis Cluster puts
+// both keys in one slot (a script may only touch keys of one slot) while buckets spread over the
+// cluster. Braces, '|' and '%' inside the bucket's name are escaped, so no name can break the
+// tag; a prefix with a brace is refused. Keys expire after the bucket has been idle long enough
+// to be full again, so an abandoned bucket disappears without a trace.
+//
+// # Round trips
+//
+// A process makes one round trip per bucket when it first uses it (the call waits for it, at
+// most the timeout) and then one per half-lease while it keeps using it, in the background: about
+// one per second per bucket, whatever the call rate. A first lease is short (a quarter), so that
+// processes starting together settle their shares quickly. go-redis sends the script with
+// EVALSHA and falls back to EVAL when a restarted server has forgotten it.
+//
+// # Faults
+//
+// Every store call is bounded by [Options.Timeout] (50 ms by default) whatever go-redis's own
+// timeouts are, and a circuit breaker per bucket stops calling a store that fails
+// ([Options.FailureThreshold], [Options.Cooldown]). No decision waits on the store except a
+// process's first call on a bucket (or the first after its lease has ended), and that for at most
+// the timeout. When the store does not answer:
+//
+//   - a renewal that times out may or may not have been applied, so the process assumes the
+//     worst of both: it spends none of the tokens it reported (they may be back in the pool);
+//     calls it had reserved ahead stay reserved (the old lease backs them if the request was
+//     lost, the new one carries them if it was applied);
+//   - once its lease has ended and the store still does not answer, the process falls back to a
+//     local bucket: by default 1/n of the rate and burst, n being the processes that shared the
+//     bucket at its last lease (Doorman's "safe capacity"); [Policy.FallbackShare] sets a fixed
+//     fraction, and [Policy.FailClosed] refuses instead. It says so: a StoreFallback event (and
+//     the tollgate_store_fallback gauge in package metrics) and a log line;
+//   - when the store answers again, the process reports what it spent without a lease; the store
+//     charges it to the pool, or to the process's next lease as a debt it repays before spending
+//     again; a StoreRecovered event says how long the fallback lasted and what it spent.
+//
+// A request carries an id, and the store answers a duplicate (a retry of a request whose first
+// copy got through) with the first answer: no lease is granted twice, no return counted twice.
+//
+// # Restarts
+//
+// A redis-server that restarts without persistence loses every bucket. The first process that
+// comes back with a lease from the lost incarnation (its epoch) proves the loss: the bucket is
+// rebuilt with an empty pool (the fleet may well have spent AWS's burst) instead of a full one,
+// the lost processes count as claiming their equal shares until the new incarnation has heard
+// from them (each process tells the store how many processes it last saw), and what a process
+// spent in fallback beyond its fallback share is charged. A process that never held a lease
+// cannot tell a restart from a new bucket: if it is the first to arrive, the bucket starts full
+// (at most one burst too many, and only if the fleet had spent the burst before the restart).
+// A server restored from an old snapshot is recognised by a process holding a lease newer than
+// the store knows; its pool is emptied too.
+//
+// What it costs, measured: a redis-server killed and restarted under 4 processes offering twice
+// the rate (TestRedisKilledAndRestarted) sent 0 calls AWS's bucket would throttle; two outages
+// and two restarts in 60 s of virtual time (TestVirtualOutagesAndRestarts) cost 0.95% of r·T
+// fail-open and nothing fail-closed. The residual cost of fail-open is the overlap of the two
+// ways of spending: processes that already lease again from a recovered store while others
+// still fall back (their breakers have not probed yet) spend more than the rate together until
+// every process is back, at most the fallback shares of the processes still out.
+//
+// # Concurrency and memory
+//
+// A [Client] is safe for concurrent use: each bucket has its own lock, held for a decision (a
+// few hundred nanoseconds) and never across a store call; renewals run on their own goroutines,
+// one at most per bucket. A Client keeps one small record per bucket it has used and does not
+// evict them: share the buckets AWS keeps per account and Region (a bounded set), not one per
+// object prefix. An [Account], a [ModelStore] and a [Process] are not safe for concurrent use
+// (their owners serialise calls).
+package fleet

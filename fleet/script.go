@@ -1,0 +1,78 @@
+package fleet
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+//go:embed script.lua
+var scriptSource string
+
+// leaseScript is script.lua. go-redis runs it with EVALSHA and falls back to EVAL when the
+// server does not know it (a restarted server, a new cluster node): one round trip either way
+// except the first time each server sees it.
+var leaseScript = redis.NewScript(scriptSource)
+
+// runScript applies q to the bucket's keys in Redis. now is the time to apply it at in µs, or 0
+// for the server's clock (TIME): the store's one clock judges every process. Tests pass an
+// explicit now to compare the script with State.Apply.
+func runScript(ctx context.Context, rdb redis.Scripter, k [2]string, q *Request, now int64) (Reply, error) {
+	release := "0"
+	if q.Release {
+		release = "1"
+	}
+	args := []any{q.Client, q.ReqID, q.Seq, q.Epoch, fmtFloat(q.Demand), fmtFloat(q.Level),
+		fmtFloat(q.Unbacked), fmtFloat(q.Rate), fmtFloat(q.Burst), fmtFloat(q.MinBurst), q.TTL, release, now, fmtFloat(q.Overflow), fmtFloat(q.Allowance), q.Fleet}
+	v, err := leaseScript.Run(ctx, rdb, k[:], args...).StringSlice()
+	if err != nil {
+		return Reply{}, err
+	}
+	return parseReply(v)
+}
+
+// fmtFloat formats x so that it reads back as the same float64 (Lua's tonumber does too).
+func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'g', 17, 64) }
+
+// parseReply decodes the script's reply.
+func parseReply(v []string) (Reply, error) {
+	if len(v) != 11 {
+		return Reply{}, fmt.Errorf("fleet: lease script replied %d values, want 11", len(v))
+	}
+	var (
+		r    Reply
+		errs []error
+	)
+	u := func(s string) uint64 {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return n
+	}
+	i := func(s string) int64 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return n
+	}
+	f := func(s string) float64 {
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return x
+	}
+	r.Seq, r.Epoch = u(v[0]), v[1]
+	r.Share, r.Burst, r.Level = f(v[2]), f(v[3]), f(v[4])
+	r.TTL, r.Live, r.Pool = i(v[5]), int(i(v[6])), f(v[7])
+	r.Lost, r.Replayed, r.Carry = v[8] == "1", v[9] == "1", i(v[10])
+	if len(errs) > 0 {
+		return Reply{}, fmt.Errorf("fleet: lease script reply %q: %w", v, errs[0])
+	}
+	return r, nil
+}

@@ -1,0 +1,361 @@
+package fleet
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// State is one shared bucket as the store keeps it: the fleet's token bucket, split into leases
+// held by processes and a pool of tokens nobody holds. It is the pure model of what the Lua
+// script does inside Redis (script.lua): [State.Apply] and the script make the same decisions
+// with the same floating-point operations in the same order, which a test checks against a real
+// redis-server. The simulator's modelled store runs this model in virtual time.
+//
+// Times are microseconds on the store's clock (Redis TIME), so every process of a fleet is
+// judged by one clock.
+//
+// The invariant that makes the fleet safe: the pool plus every live lease's burst never exceeds
+// the bucket's burst, and the pool refills only with the rate no lease holds. So the tokens the
+// fleet can spend — the pool plus what each process holds in its local bucket — are at most
+// what one token bucket of that rate and burst holds: the fleet together never sends more than
+// AWS's one bucket admits. See the package documentation.
+type State struct {
+	Rate    float64 // tokens per second
+	Burst   float64 // tokens
+	Pool    float64 // tokens no lease holds
+	Stamp   int64   // µs: the time the pool was last brought up to date
+	Created int64   // µs: when this incarnation of the bucket was created
+	Epoch   string  // names the incarnation: a process that saw another one knows state was lost
+	Idle    int64   // µs: the bucket is dropped when untouched this long (Redis: PEXPIRE)
+	Clients map[string]*Record
+}
+
+// Record is one process's lease on a bucket, and what the store needs to answer a duplicate of
+// its latest request.
+type Record struct {
+	Share   float64 // tokens per second the lease refills the process's local bucket with
+	Burst   float64 // capacity of the process's local bucket under this lease
+	Expires int64   // µs: the lease ends (share and burst go back to the bucket)
+	Seq     uint64  // lease number: 1 for the process's first lease on the bucket, then +1
+	ReqID   uint64  // the request that made this lease (a duplicate gets the same answer)
+	Demand  float64 // tokens per second the process asked for
+	Level   float64 // tokens the process held when the lease was granted
+	Live    int     // processes sharing the bucket at the grant (see Reply.Live)
+	Seen    int64   // µs: the process's latest request
+	// Carry is the share of the process's previous lease, still held until CarryUntil (µs)
+	// when the new share is smaller and the process had reserved tokens ahead: calls already
+	// promised a time keep the pace they were promised. 0: none.
+	Carry      float64
+	CarryUntil int64
+}
+
+// shareAt is the rate the lease holds at t: its previous share while that is carried.
+func (r *Record) shareAt(t int64) float64 {
+	if t < r.CarryUntil {
+		return r.Carry
+	}
+	return r.Share
+}
+
+// Request asks the store for a new lease on a bucket; it also settles the process's previous
+// lease (the tokens it still holds, what it spent without a lease).
+type Request struct {
+	Client string // the process: unique in the fleet (host, pid, random suffix)
+	ReqID  uint64 // unique among this process's requests; a duplicate gets the first answer
+	Seq    uint64 // the lease the process holds (0: none)
+	Epoch  string // the bucket incarnation the process last saw ("": none)
+	// Demand is the tokens per second the process wants: its recent demand, refused calls
+	// included. Shares follow demand.
+	Demand float64
+	// Level is what the process still holds of its current lease: unspent tokens (negative when
+	// it has reserved tokens ahead). 0 when its lease has ended.
+	Level float64
+	// Unbacked is what the process spent since its last lease without one (fallback while the
+	// store was unreachable). The store charges it to the pool, or to the process's new lease.
+	Unbacked float64
+	// Allowance is the part of Unbacked the process's fallback share allowed: its part of the
+	// bucket's refill while it could not reach the store. When the store has lost the bucket
+	// (and rebuilt it with an empty pool, not knowing that refill) only the excess is charged.
+	Allowance float64
+	// Overflow is the refill the process's local bucket could not hold since its last renewal
+	// (the bucket was full): share it did not use, which the store puts back in the pool.
+	Overflow float64
+	// Fleet is how many processes this one believes share the bucket (Reply.Live of its last
+	// lease; 0: it does not know). A bucket younger than a few lease lengths — rebuilt after a
+	// loss — has not yet heard from every process (some are still falling back); it counts
+	// the ones it has not heard from as claiming an equal share.
+	Fleet    int
+	Rate     float64 // the bucket's rate, tokens per second (> 0)
+	Burst    float64 // the bucket's burst, tokens (> 0)
+	MinBurst float64 // tokens one call takes: a lease whose burst is smaller is useless
+	TTL      int64   // µs: how long the lease lasts
+	Release  bool    // the process gives its lease back (it stops, or is idle)
+}
+
+// Reply is the store's answer: the new lease.
+type Reply struct {
+	Seq   uint64  // the new lease's number
+	Epoch string  // the bucket incarnation
+	Share float64 // tokens per second for the process's local bucket
+	Burst float64 // the local bucket's capacity
+	Level float64 // tokens the process holds now (its previous level, capped, plus a top-up)
+	TTL   int64   // µs until the lease ends, from the store's now
+	// Carry is how long (µs from the store's now) the process's previous, larger share goes
+	// on refilling its local bucket before Share does: the time it takes to pay what it had
+	// reserved ahead at that share. 0: Share applies at once.
+	Carry int64
+	// Live is the processes sharing the bucket: those holding a lease or that asked for one
+	// within a lease length, this one included. A process falls back to 1/Live of the bucket.
+	Live int
+	Pool float64 // tokens left in the pool
+	// Lost reports that the store had lost the bucket (a restart without persistence, a
+	// failover to a stale replica): the bucket was rebuilt with an empty pool.
+	Lost bool
+	// Replayed reports a duplicate request: the lease granted to the first copy is returned.
+	Replayed bool
+}
+
+// idleExpiry is how long a bucket nobody touches stays in the store: after it every lease has
+// ended and the pool is full again, so dropping it is unobservable (a new bucket starts full).
+func idleExpiry(ttl int64, rate, burst float64) int64 {
+	return 4*ttl + int64(burst/rate*1e6) + 1e6
+}
+
+// recordKeep is how long a record outlives its lease (to answer late duplicates).
+func recordKeep(ttl int64) int64 { return 4 * ttl }
+
+// NewState returns the bucket a first request creates at now. A process that already held a
+// lease (Seq or Epoch set) proves the store lost the bucket: it is rebuilt with an empty pool,
+// since the fleet may have spent AWS's burst already.
+func newState(now int64, q *Request) (*State, bool) {
+	lost := q.Seq > 0 || q.Epoch != ""
+	st := &State{Rate: q.Rate, Burst: q.Burst, Pool: q.Burst, Stamp: now, Created: now,
+		Epoch: strconv.FormatInt(now, 10), Idle: idleExpiry(q.TTL, q.Rate, q.Burst), Clients: map[string]*Record{}}
+	if lost {
+		st.Pool = 0
+	}
+	return st, lost
+}
+
+// Apply is one request at the store's time now on the bucket st (nil: absent), and returns the
+// bucket as it is afterwards (a new one when st was nil or had expired) and the reply. It is
+// the Go twin of script.lua.
+func Apply(st *State, now int64, q Request) (*State, Reply) {
+	lost := false
+	if st != nil && now-st.Stamp > st.Idle {
+		st = nil // the store would have expired the keys
+	}
+	if st == nil {
+		st, lost = newState(now, &q)
+	}
+	now = max(now, st.Stamp)
+	rec := st.Clients[q.Client]
+	if rec != nil && rec.ReqID == q.ReqID {
+		return st, Reply{Seq: rec.Seq, Epoch: st.Epoch, Share: rec.Share, Burst: rec.Burst,
+			Level: rec.Level, TTL: max(rec.Expires-now, 0), Carry: max(rec.CarryUntil-now, 0), Live: rec.Live,
+			Pool: st.Pool, Replayed: true}
+	}
+	st.advance(now)
+	st.Rate, st.Burst, st.Idle = q.Rate, q.Burst, idleExpiry(q.TTL, q.Rate, q.Burst)
+
+	switch {
+	case q.Epoch != "" && q.Epoch != st.Epoch:
+		// The process saw another incarnation: this one was created after a loss. Its pool
+		// may hold no more than what refilled since it was created empty.
+		st.Pool = min(st.Pool, st.Rate*float64(now-st.Created)/1e6)
+		lost = true
+	case rec != nil && q.Seq > rec.Seq:
+		// The process holds a lease newer than the store knows: the store went back in time
+		// (restored from an old snapshot). Its pool is not to be trusted.
+		st.Pool = min(st.Pool, 0)
+		lost = true
+	}
+
+	// Forget records long past their lease.
+	keep := recordKeep(q.TTL)
+	for id, r := range st.Clients {
+		if r.Expires+keep < now && id != q.Client {
+			delete(st.Clients, id)
+		}
+	}
+
+	// The other processes holding a live lease, and those that asked within a lease length
+	// (with or without getting one): they all claim a share. Sums run in id order.
+	var held, claimants []string
+	for id, r := range st.Clients {
+		if id == q.Client {
+			continue
+		}
+		if r.Expires > now {
+			held = append(held, id)
+		}
+		if r.Expires > now || r.Seen+q.TTL > now {
+			claimants = append(claimants, id)
+		}
+	}
+	slices.Sort(held)
+	slices.Sort(claimants)
+	sharesHeld, burstHeld := 0.0, 0.0
+	for _, id := range held {
+		sharesHeld += st.Clients[id].shareAt(now)
+		burstHeld += st.Clients[id].Burst
+	}
+
+	share, burst := 0.0, 0.0
+	if !q.Release {
+		claims := make([]claim, 0, len(claimants)+1)
+		for _, id := range claimants {
+			claims = append(claims, claim{id, st.Clients[id].Demand})
+		}
+		if now-st.Created < keep {
+			for len(claims) < q.Fleet-1 {
+				claims = append(claims, claim{"", st.Rate}) // a process not heard from yet
+			}
+		}
+		claims = append(claims, claim{q.Client, q.Demand})
+		fair := fairShares(st.Rate, claims)[len(claims)-1]
+		share = max(min(fair, st.Rate-sharesHeld), 0)
+		if share > 0 {
+			burst = min(max(st.Burst*share/st.Rate, q.MinBurst), max(st.Burst-burstHeld, 0))
+			if burst < q.MinBurst {
+				share, burst = 0, 0
+			}
+		}
+	}
+
+	// Settle the previous lease: tokens above the new burst, and the share the process could
+	// not use, go back to the pool.
+	level := min(q.Level, burst)
+	st.Pool += q.Level - level + max(q.Overflow, 0)
+	// Spending without a lease is paid from the pool if it can, else it is the process's debt.
+	unbacked := q.Unbacked
+	if lost {
+		unbacked = max(unbacked-q.Allowance, 0)
+	}
+	if unbacked > 0 {
+		pay := min(unbacked, max(st.Pool, 0))
+		st.Pool -= pay
+		level -= unbacked - pay
+	}
+	if share == 0 {
+		// No lease: a debt the process cannot carry goes to the pool.
+		st.Pool += level
+		level = 0
+	}
+	// Top the new lease up from the pool.
+	if level < burst && st.Pool > 0 {
+		top := min(st.Pool, burst-level)
+		st.Pool -= top
+		level += top
+	}
+	st.Pool = min(st.Pool, st.Burst-burstHeld-burst)
+
+	live := len(claimants) + 1
+	expires := now
+	if share > 0 {
+		// A first lease is short, and so is the first after the store lost the bucket: the
+		// process's demand has little history, or the store has forgotten the others, who
+		// may be coming back; it renews soon with a better picture.
+		ttl := q.TTL
+		if q.Seq == 0 || lost {
+			ttl = q.TTL / 4
+		}
+		expires = now + ttl
+	}
+	// A smaller share must not slow calls the process already promised a time at its old
+	// share: the old share goes on until what it had reserved ahead is paid.
+	carry, carryUntil := 0.0, int64(0)
+	if share > 0 && rec != nil && rec.Expires > now {
+		old, limit := rec.shareAt(now), rec.Expires
+		if now < rec.CarryUntil {
+			limit = rec.CarryUntil // a carried share is never carried further
+		}
+		if debt := max(-q.Level, 0); old > share && debt > 0 {
+			carryUntil = min(now+int64(debt/old*1e6), limit)
+			if carryUntil > now {
+				carry = old
+			} else {
+				carryUntil = 0
+			}
+		}
+	}
+	seq := q.Seq + 1
+	if rec != nil && rec.Seq >= seq {
+		seq = rec.Seq + 1
+	}
+	st.Clients[q.Client] = &Record{Share: share, Burst: burst, Expires: expires, Seq: seq,
+		ReqID: q.ReqID, Demand: q.Demand, Level: level, Live: live, Seen: now, Carry: carry, CarryUntil: carryUntil}
+	return st, Reply{Seq: seq, Epoch: st.Epoch, Share: share, Burst: burst, Level: level,
+		TTL: expires - now, Carry: max(carryUntil-now, 0), Live: live, Pool: st.Pool, Lost: lost}
+}
+
+// advance brings the pool up to now: it refills with the rate no live lease holds, up to the
+// burst no live lease holds, step by step as carried shares and leases end.
+func (st *State) advance(now int64) {
+	t := st.Stamp
+	if now <= t {
+		return
+	}
+	type change struct {
+		at   int64
+		id   string
+		ends bool // the lease ends (else: its carried share ends)
+	}
+	var live []string
+	var changes []change
+	for id, r := range st.Clients {
+		if r.Expires > t {
+			live = append(live, id)
+			if r.CarryUntil > t && r.CarryUntil <= now {
+				changes = append(changes, change{r.CarryUntil, id, false})
+			}
+			if r.Expires <= now {
+				changes = append(changes, change{r.Expires, id, true})
+			}
+		}
+	}
+	slices.Sort(live)
+	slices.SortFunc(changes, func(a, b change) int {
+		switch {
+		case a.at != b.at:
+			return cmp.Compare(a.at, b.at)
+		case a.id != b.id:
+			return strings.Compare(a.id, b.id)
+		case a.ends == b.ends:
+			return 0
+		case b.ends:
+			return -1
+		}
+		return 1
+	})
+	sharesHeld, burstHeld := 0.0, 0.0
+	for _, id := range live {
+		sharesHeld += st.Clients[id].shareAt(t)
+		burstHeld += st.Clients[id].Burst
+	}
+	for _, c := range changes {
+		r := st.Clients[c.id]
+		st.Pool = refill(st.Pool, (st.Rate-sharesHeld)*float64(c.at-t)/1e6, st.Burst-burstHeld)
+		t = c.at
+		if c.ends {
+			sharesHeld -= r.Share
+			burstHeld -= r.Burst
+		} else {
+			sharesHeld -= r.Carry - r.Share
+		}
+	}
+	st.Pool = refill(st.Pool, (st.Rate-sharesHeld)*float64(now-t)/1e6, st.Burst-burstHeld)
+	st.Stamp = now
+}
+
+// refill adds add tokens to pool p, up to capacity c. A pool already above c (its capacity
+// shrank) gets nothing but keeps its tokens; a negative add (the rate fell below what leases
+// hold) drains it.
+func refill(p, add, c float64) float64 {
+	if add <= 0 {
+		return p + add
+	}
+	return min(p+add, max(c, p))
+}
