@@ -160,14 +160,14 @@ const (
 
 // processBytes is the memory of one client process of strategy st with rules. The tollgate
 // strategy's process holds a limiter (measured by TestProcessBytesCoverStrategies: about
-// 54 KiB plus 4.5 KiB per rule); the SDK strategies' hold a few hundred bytes; a strategy this
+// 55 KiB plus 1 KiB per rule); the SDK strategies' hold a few hundred bytes; a strategy this
 // package does not know is given the tollgate strategy's cost.
 func processBytes(st Strategy, rules limiter.Rules) int64 {
 	n := int64(len(rules))
 	if t, ok := st.(*Tollgate); ok && t.Rules != nil {
 		n = int64(len(t.Rules))
 	}
-	tollgate := 64<<10 + n*5<<10
+	tollgate := 64<<10 + n*3<<9
 	switch st.(type) {
 	case *Tollgate:
 		return tollgate
