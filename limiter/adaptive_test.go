@@ -232,6 +232,9 @@ func TestUncoveredCallIsUnlimitedUntilThrottled(t *testing.T) {
 	if r, _, learned, _ := l.Rate(t0, k); !math.IsInf(r, 1) || learned {
 		t.Errorf("rate %v learned %v before any throttle, want unlimited", r, learned)
 	}
+	if _, _, ok := l.Tokens(t0, k); ok {
+		t.Error("Tokens reports a bucket before any throttle")
+	}
 	// Throttled: the bucket exists, armed; a throttle after the reaction window cuts it to
 	// the share measured meanwhile.
 	now := t0
@@ -255,6 +258,9 @@ func TestUncoveredCallIsUnlimitedUntilThrottled(t *testing.T) {
 	}
 	if ok, rule := l.Allow(now.Add(time.Second), k, 1); !ok || rule != LearnedRule {
 		t.Errorf("Allow = %v %q, want decided by the learned bucket", ok, rule)
+	}
+	if _, burst, ok := l.Tokens(now.Add(time.Second), k); !ok || burst != int(ch.To) {
+		t.Errorf("Tokens: burst %d ok %v, want one second of the learned rate", burst, ok)
 	}
 	st, _ := l.RuleStats(LearnedRule)
 	if st.Cuts != 1 || st.Learned != 1 || math.Abs(st.LearnedRate-ch.To) > 1e-6 {

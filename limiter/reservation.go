@@ -71,8 +71,9 @@ func (r Reservation) WouldRefuse() (reason RefusalReason, rule string, ok bool) 
 
 // Cancel gives the reserved tokens back, for a caller that will not send the call after all.
 // Tokens whose time had come by now are not returned (they were due, as in
-// rate.Reservation.CancelAt). Cancel empties r, so a second Cancel does nothing; do not cancel
-// copies of one reservation separately.
+// rate.Reservation.CancelAt), nor tokens a rate cut voided (the bucket forgave them; see
+// Confirm). Cancel empties r, so a second Cancel does nothing; do not cancel copies of one
+// reservation separately.
 func (r *Reservation) Cancel(now time.Time) {
 	if r.l == nil {
 		return

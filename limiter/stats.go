@@ -111,17 +111,17 @@ func (l *Limiter) Keys() int {
 
 // Tokens reports the tokens available at now in the bucket of the calls rule covering key (or of
 // its units rule when no calls rule covers it; of its learned bucket in an adaptive limiter),
-// and that bucket's burst (scaled with a learned rate; at least 1; math.MaxInt while a learned
-// bucket is unlimited); ok is false when no bucket decides the call. It changes nothing: a key
-// without a bucket yet (or whose bucket was evicted) reports a full bucket, which is what its
-// first call would find.
+// and that bucket's burst (scaled with a learned rate; at least 1); ok is false when no bucket
+// decides the call (a call no rule covers, before AWS first throttled it). It changes nothing: a
+// key of a rule without a bucket yet (or whose bucket was evicted) reports a full bucket, which
+// is what its first call would find.
 func (l *Limiter) Tokens(now time.Time, key Key) (available float64, burst int, ok bool) {
 	rt := l.route(key.Service, key.Operation, key.Region)
 	sc := rt.calls
 	if sc == nil {
 		sc = rt.units
 	}
-	if sc == nil {
+	if sc == nil || (sc.rule.learned && !l.learning(sc, &key)) {
 		return 0, 0, false
 	}
 	available, burst = l.tokens(now, sc, &key)
