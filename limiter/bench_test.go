@@ -1,11 +1,13 @@
 package limiter
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -312,5 +314,43 @@ func BenchmarkChurn(b *testing.B) {
 				b.ReportMetric(float64(l.Keys())/float64(ttl/step), "live/steady")
 			}
 		})
+	}
+}
+
+// BenchmarkWaitLate runs 2,000 goroutines calling Wait with a 2 ms deadline for two seconds of
+// real time on four keys (rate 50,000/s, burst 10): far more than the CPUs can serve, so callers
+// are held up. It reports the Waits admitted, and the share of them whose callers saw the
+// deadline already passed when Wait returned (late/admitted) and by how much at most.
+func BenchmarkWaitLate(b *testing.B) {
+	for b.Loop() {
+		l := New(Rules{{Name: "r", Service: "X", Rate: 50_000, Burst: 10}}, WithAdaptive(false))
+		var admitted, late, worst atomic.Int64
+		stop := time.Now().Add(2 * time.Second)
+		var wg sync.WaitGroup
+		for g := range 2000 {
+			wg.Go(func() {
+				k := Key{Service: "X", Operation: "Op" + strconv.Itoa(g%4)}
+				for time.Now().Before(stop) {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Millisecond)
+					deadline, _ := ctx.Deadline()
+					err := l.Wait(ctx, k, 1)
+					after := time.Since(deadline)
+					cancel()
+					if err != nil {
+						continue
+					}
+					admitted.Add(1)
+					if after > 0 {
+						late.Add(1)
+						for w := worst.Load(); int64(after) > w && !worst.CompareAndSwap(w, int64(after)); w = worst.Load() {
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		b.ReportMetric(float64(admitted.Load()), "admitted")
+		b.ReportMetric(float64(late.Load())/float64(max(admitted.Load(), 1)), "late/admitted")
+		b.ReportMetric(time.Duration(worst.Load()).Seconds()*1000, "worst-late-ms")
 	}
 }

@@ -14,9 +14,10 @@ import (
 // when the timer and the cancellation race, or a starved CPU or a contended lock held the caller
 // up: it looks at the clock again after every wait and just before returning, and then gives the
 // tokens back and returns an error wrapping ctx.Err() (context.DeadlineExceeded for a deadline
-// passed before ctx noticed). (Under 2,000 goroutines on two cores, 174 of 552,881 admitted
-// Waits were observed by their callers after the deadline, all from the moment between that last
-// look and the caller's; before, 239,947 of 390,678.)
+// passed before ctx noticed). BenchmarkWaitLate holds 2,000 callers up on two cores: 0.02% of
+// the Waits admitted return to a caller whose deadline has just passed (by at most 0.05 ms: the
+// moment between Wait's last look and the caller's), against 57% (up to 113 ms) without those
+// looks.
 func (l *Limiter) Wait(ctx context.Context, key Key, units int) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("limiter: %s %s not admitted: %w", key.Service, key.Operation, err)
