@@ -89,7 +89,7 @@ func BenchmarkEngineAttempts(b *testing.B) {
 		s    func() *Scenario
 	}{{"ec2", benchEC2}, {"s3", benchS3}, {"mixed", benchMixed}}
 	for _, sc := range scenarios {
-		for _, name := range []string{"sdk-standard", "tollgate", "sdk-adaptive", "no-retry"} {
+		for _, name := range []string{"sdk-standard", "tollgate", "tollgate-oracle", "sdk-adaptive", "no-retry"} {
 			b.Run(sc.name+"/"+name, func(b *testing.B) {
 				c, err := compile(sc.s())
 				if err != nil {
@@ -106,7 +106,8 @@ func BenchmarkEngineAttempts(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					r := runScenario(context.Background(), c, strat, uint64(i), nil, newGuard("bench", Limits{}, 1))
 					for _, g := range r.groups {
-						total.add(&g.c)
+						c, _ := g.total()
+						total.add(&c)
 					}
 				}
 				b.StopTimer()

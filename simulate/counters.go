@@ -98,8 +98,12 @@ func (s *Series) coarsen() {
 	}
 }
 
-// merge adds o into s, coarsening the finer of the two first.
+// merge adds o into s, coarsening the finer of the two first. An empty o (no width: nothing
+// was counted in it) adds nothing.
 func (s *Series) merge(o Series) {
+	if o.Width == 0 {
+		return
+	}
 	if s.Width == 0 {
 		s.Width = o.Width
 	}
@@ -129,6 +133,8 @@ type capacityTracker struct {
 	cache map[limiter.Key]struct{}
 	rate  float64
 	burst float64
+	// unlimited: some request matched no rule
+	unlimited bool
 	// recent remembers requests already added, in slots chosen by their strings' addresses:
 	// a trace reader shares the strings of recurring values, so a recurring request is found
 	// here without hashing its strings.
@@ -169,6 +175,7 @@ func (t *capacityTracker) add(r *server.Request) {
 	}
 	id, rate, burst, ok := serverBucket(t.rules, r)
 	if !ok {
+		t.unlimited = true
 		return
 	}
 	if _, dup := t.seen[id]; dup {
@@ -177,6 +184,11 @@ func (t *capacityTracker) add(r *server.Request) {
 	t.seen[id] = struct{}{}
 	t.rate += rate
 	t.burst += float64(burst)
+}
+
+// tally returns the tracked buckets' capacity over a window of w: their bursts and their refill.
+func (t *capacityTracker) tally(w time.Duration) capTally {
+	return capTally{tokens: exactTokens(t.rate*w.Seconds() + t.burst), unlimited: t.unlimited}
 }
 
 // serverBucket names the server bucket a request is charged to under rules, with its rate and

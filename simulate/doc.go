@@ -27,21 +27,77 @@
 //
 // Strategies are built from the real decision core — the same backoff and limiter code the
 // middleware runs — or, for behaviour the core deliberately does not implement, written from
-// its published specification (aws-sdk-go-v2's aws/retry: standard.go, adaptive_ratelimit.go):
+// the AWS SDK for Go v2's source (aws-sdk-go-v2 v1.48 aws/retry: standard.go,
+// jitter_backoff.go, adaptive.go, adaptive_ratelimit.go, adaptive_token_bucket.go):
 //
-//	tollgate      backoff.Policy (full jitter, 1 s/50 ms bases, 20 s cap, 3 attempts, the token
-//	              quota as retry budget) + limiter.Limiter in enforce mode with the server's rules
-//	              (or fitted ones), one per client process, as the middleware is installed
-//	sdk-standard  the SDK's 2.1 standard mode: backoff.Policy with full jitter, 1 s/50 ms, 20 s
-//	              cap, TokenQuota 500/5/14, 3 attempts; quota per client
-//	sdk-adaptive  sdk-standard + the SDK's CUBIC client rate limiter per client (CubicLimiter)
-//	sdk-legacy    the SDK's pre-2.1 standard mode: b·2^n s, exactly 20 s once n > 4, 5 tokens
-//	              per retry, +1 per successful attempt
-//	no-jitter     sdk-standard with backoff.NoJitter
-//	no-retry      one attempt per call
+//	tollgate         the README's one-line install, per client process: the limiter made by the
+//	                 same constructor, limiter.New(limiter.DefaultRules()) (or a rules file the
+//	                 user gives: tollgate.rules), and the middleware's default policy
+//	                 (backoff.Policy: full jitter, 1 s/50 ms bases, 20 s cap, 3 attempts, the
+//	                 token quota as retry budget)
+//	tollgate-oracle  the same client handed the server's true rules: an Oracle (see below)
+//	sdk-standard     the SDK's 2.1 standard mode: backoff.Policy with full jitter, 1 s/50 ms,
+//	                 20 s cap, TokenQuota 500/5/14, 3 attempts; quota per client
+//	sdk-adaptive     sdk-standard + the SDK's CUBIC client rate limiter per client (CubicLimiter)
+//	sdk-legacy       the SDK's pre-2.1 standard mode: b·2^n s, exactly 20 s once n > 4, 5 tokens
+//	                 per retry, +1 per successful attempt
+//	no-jitter        sdk-standard with backoff.NoJitter
+//	no-retry         one attempt per call
 //
 // A client process is one SDK client (or one tollgate instance): the SDK's quota and adaptive
 // limiter, and tollgate's limiter and budget, are per process, shared by its workers.
+//
+// No oracle: a strategy builds its clients from a ClientEnv, which holds what a real process
+// knows when it starts (its name, its random source, when it was made) and nothing of the
+// server. Only a strategy that implements Oracle is handed the server's rules (with the
+// capacity steps in force at the start as rules of their own; never the later steps), its name
+// says so, and reports mark it ("oracle": true). Scenarios give the server rules a real install
+// does not know — raised quotas, unpublished limits (server.rules, server.capacity, for APIs in
+// no default rule too), limits that change during the run — and tollgate meets them with the
+// published quotas, as the one-line install would.
+//
+// The SDK's adaptive mode puts an attempt that finds its client's bucket empty to sleep for
+// (1-available)/fillRate and then tries again; every sleeper of a client does so, so sleepers
+// that wake at the same instant race for the tokens, and the losers sleep again. The engine
+// models exactly that (Admission.Shared): attempts that sleep until the same instant form a
+// group; the group's members are asked in a random order until one is told to wait, and the
+// rest of the group follows it without being asked, so that a client with n sleepers costs
+// O(1) per loser, not n admissions per token. A sleeping attempt is cancelled at its call's
+// deadline, as the SDK's sleep is by its context.
+//
+// # The baselines are the SDK
+//
+// sdk_equal_test.go runs workloads with real aws-sdk-go-v2 v1.48 EC2 clients — retry.NewStandard
+// and retry.NewAdaptiveMode, one client per process — against the in-process emulator inside a
+// testing/synctest bubble (virtual clock; the SDK's own sleeps and timers), and the same workload
+// in the simulator against the same server model, with the same random stream: the SDK draws
+// its jitter from crypto/rand, which testing/cryptotest.SetGlobalRandom makes a seeded ChaCha8
+// stream, and the simulator's clients draw from a source that reads that stream as
+// crypto/rand.Int does. They must make the same decisions, attempt by attempt:
+//
+//	TestSDKStandardEqualsSDK        2 processes × 16 workers against DescribeInstances' bucket,
+//	                                until both retry quotas run dry: every attempt's send time
+//	                                (so every backoff delay, to the nanosecond), number and
+//	                                outcome; the retry quota's level at every send; every call's
+//	                                end (time, attempts, success / quota refusal / attempts
+//	                                exhausted)
+//	TestSDKAdaptiveEqualsSDK        the same for adaptive mode, 4 processes × 1 worker, 60 s:
+//	                                also the limiter's fill rate, measured rate and tokens at
+//	                                every send (hence after every response), and every sleep
+//	TestSDKAdaptiveWakeUpsEqualSDK  64 workers of one adaptive client, one attempt per call,
+//	                                all in flight at the start: the attempts released at each
+//	                                instant by the wake-up race (the SDK slept 41,974 times; the
+//	                                simulator asked 1,948 admissions), with the limiter's state
+//
+// Two things about the SDK are modelled, not copied. Which of several sleepers that wake at
+// the same instant wins a token is a race between goroutines; the simulator draws it from the
+// run's seed, so TestSDKAdaptiveWakeUpsEqualSDK uses calls that are all alike (any winner leads
+// to the same run), and with retries the race changes which call is retried when, not how the
+// bucket behaves. And where the SDK asks to sleep 0 ns (its bucket a hair short of a token after
+// a truncated sleep) it loops at once; a real clock has moved on by then, a virtual one has not,
+// so the simulator, and the tests' SDK (through its sleep hook), sleep 1 ns. A call's deadline
+// cancels waits and backoffs in both, but not an attempt in flight in the simulator (the tests
+// use no deadlines).
 //
 // # Scenario files
 //
@@ -56,7 +112,7 @@
 //	max_attempts  override every strategy's attempts per call (default: theirs, 3)
 //	max_call_duration  the longest a call may last in virtual time (default 1h): a call still
 //	              waiting then times out; every rule must refill a token within it
-//	strategies    list of strategy names to compare (default: all six, in the order above)
+//	strategies    list of strategy names to compare (default: all, in the order above)
 //	server:
 //	  rules       "defaults" (AWS's published quotas, limiter.DefaultRules) or a limiter rules
 //	              file, relative to the scenario, merged over the defaults (server.MergeRules)
@@ -66,9 +122,11 @@
 //	    split_delay  how long the split takes (default 1m)
 //	  capacity    list of steps overriding an API's bucket from a time on:
 //	              {service, operation, region, start, rate, burst, outage}; outage: true fails
-//	              every request (HTTP 500) from start until the next step
+//	              every request (HTTP 500) from start until the next step. Any API, in a rule
+//	              or not; a step without operation is one bucket for the whole service
 //	tollgate:
-//	  rules       "server" (default) or a rules file for the tollgate strategy's limiter
+//	  rules       "defaults" (default: limiter.DefaultRules(), the one-line install) or a rules
+//	              file, as a user would give one; the server's rules are tollgate-oracle's
 //	groups:       client groups, each:
 //	  name        group name (required)
 //	  loop        open (Poisson arrivals) or closed (workers) (required)
@@ -89,16 +147,47 @@
 //	    unfiltered          EC2 Describe call without filter or pagination (smaller bucket)
 //	    units               resources the call affects (RunInstances' instances)
 //	    weight              relative share of the group's calls (default 1)
+//	    alone               also run this operation alone, per strategy (a companion run: its
+//	                        group's processes, its share of the rate, nothing else) and report
+//	                        its figures beside (the "runs alone" of a noisy neighbour)
+//
+// # Built-in scenarios
+//
+// EmbeddedScenarioList names them with their descriptions (scenarios/*.yaml say more):
+//
+//	default          an EC2 controller (64 workers) and an S3 export bursting past 5,500 GET/s:
+//	                 one process owns each API's quota, and the server has the published quotas
+//	ec2-fleet        20 processes share DescribeInstances' bucket (100, 20/s), offering 5× it
+//	                 for 10 minutes
+//	unknown-limit    4 processes call STS AssumeRole (in no default rule) at 40/s against an
+//	                 unpublished 10/s that halves after 5 minutes
+//	noisy-neighbour  one process: DescribeInstances at 3× its bucket, DescribeVolumes at 1/4 of
+//	                 its own (also run alone)
+//	s3-hot-prefix    a new prefix ramps to 4,500 GET/s beside an established 2,500 GET/s on one
+//	                 partition, which splits after sustained SlowDown
 //
 // # Reports
 //
-// A Comparison has, per strategy and per group: requests, attempts, successes, throttled
-// attempts, server errors, give-ups (by reason: limiter refused, budget refused, timed out,
-// attempts exhausted, not retryable), goodput (calls that succeeded within the load window, per
-// second) and its share of the capacity of the server buckets the workload touches,
-// amplification (attempts per call), latency of successful calls p50/p90/p99 (deterministic
-// log-linear histogram, within 1.6%) and max (exact), and the completion time. Package
+// A Comparison has, per strategy, per group and per API (operation; over every group and within
+// each): requests, attempts, successes, throttled attempts, server errors, give-ups (by reason:
+// limiter refused, budget refused, timed out, attempts exhausted, not retryable), goodput (calls
+// that succeeded within the load window, per second), the capacity of the server buckets the
+// calls go to (per second of the window) and goodput's share of it, amplification (attempts per
+// call), latency of successful calls p50/p90/p99 (deterministic log-linear histogram, within
+// 1.6%) and max (exact), and the completion time; per strategy and per API, attempts,
+// successes and throttles over time; for an operation marked alone, its figures alone. Package
 // simulate/report writes it as a table, JSON or Markdown; simulate/plot draws it.
+//
+// Capacity is what the server could have served the workload in the load window: for each
+// distinct server bucket its calls go to, the burst (the bucket is full when it starts serving
+// them) plus the refill over the time it serves them. It follows the server as each run had it
+// (capshare.go): capacity steps replace an API's bucket and change its rate (nothing during an
+// outage, a refill after it), fault windows stop a bucket serving (it refills meanwhile), and an
+// S3 prefix split off during the run has the parent partition until the split and a new
+// partition from then — so a strategy that causes a split gets the split's capacity, one that
+// never does keeps the shared partition's. APIs without a server limit are left out of capacity
+// and of the goodput compared with it. TestCapacityIsWhatTheServerServes checks it against the
+// server: a client that takes every token gets a share of 1.
 //
 // # Traces, fitting, replay
 //

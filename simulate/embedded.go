@@ -25,6 +25,26 @@ func EmbeddedScenarios() []string {
 	return names
 }
 
+// ScenarioInfo names a built-in scenario and says in one line what it shows.
+type ScenarioInfo struct {
+	Name        string // what `tollgate simulate NAME` takes
+	Description string // the scenario's description
+}
+
+// EmbeddedScenarioList lists the scenarios built into tollgate with their one-line descriptions,
+// in the order of EmbeddedScenarios (for `tollgate simulate --help`).
+func EmbeddedScenarioList() []ScenarioInfo {
+	var out []ScenarioInfo
+	for _, name := range EmbeddedScenarios() {
+		info := ScenarioInfo{Name: name}
+		if s, _, err := EmbeddedScenario(name); err == nil {
+			info.Description = s.Description
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
 // EmbeddedScenario returns a built-in scenario by name, and its YAML source.
 func EmbeddedScenario(name string) (*Scenario, []byte, error) {
 	file := path.Join("scenarios", name+".yaml")

@@ -34,7 +34,10 @@ type callState struct {
 	proc      int32
 	worker    int32 // closed-loop worker, -1 for open-loop and trace calls
 	next      int32 // free-list link
-	outcome   server.Outcome
+	// sleep is the sleep group the call waits in (Admission.Shared), -1 for none; sleepIdx its
+	// index among the group's members
+	sleep, sleepIdx int32
+	outcome         server.Outcome
 }
 
 // process is one client process: a strategy client with its own random source.
@@ -51,12 +54,13 @@ type process struct {
 
 // groupRun is a group's state in one run.
 type groupRun struct {
-	name    string
-	cg      *compiledGroup // nil for trace groups
-	rng     *rand.Rand     // arrivals and operation choice
-	c       Counters
-	latency Histogram
-	think   int64
+	name string
+	cg   *compiledGroup // nil for trace groups
+	rng  *rand.Rand     // arrivals and operation choice
+	// ops are the group's counters, latencies and series per operation (count(call)); the
+	// group's own are their sum (groupResult.total)
+	ops   []opRun
+	think int64
 	// One network hop: hopNS when hopSD is 0, else |N(hopMean, hopSD)|.
 	hopNS          int64
 	hopMean, hopSD float64
@@ -80,6 +84,8 @@ type engine struct {
 	free         int32
 	strategy     Strategy
 	rules        limiter.Rules
+	oracleRules  limiter.Rules // what an Oracle strategy is handed; nil: rules
+	sleeps       sleepGroups
 	model        server.Decider
 	srv          *server.Model // model, when it is a *server.Model: called directly
 	procs        []process
@@ -90,6 +96,7 @@ type engine struct {
 	binLo, binHi int64
 	binIdx       int
 	netRng       *rand.Rand
+	wakeRng      *rand.Rand // the order sleepers woken at the same instant race in
 	obs          event.Observer
 	lastDone     int64
 	window       int64 // successes before this time count towards goodput
@@ -170,6 +177,7 @@ const (
 	streamGroup
 	streamProc
 	streamWorker
+	streamWake
 )
 
 // bin returns e.series.bin(ns), remembering the last bin's span: times come in order, so most
@@ -323,7 +331,17 @@ func (e *engine) jitteredHop(g *groupRun) int64 {
 func (e *engine) newProcess(name string, group int) int32 {
 	idx := len(e.procs)
 	rng := newRand(e.seed, streamProc, uint64(idx))
-	client := e.strategy.NewClient(ClientEnv{Name: name, Rules: e.rules, Rand: rng})
+	env := ClientEnv{Name: name, Rand: rng, Created: e.t(e.now)}
+	var client Client
+	if o, ok := e.strategy.(Oracle); ok {
+		rules := e.oracleRules
+		if rules == nil {
+			rules = e.rules
+		}
+		client = o.NewOracleClient(env, rules)
+	} else {
+		client = e.strategy.NewClient(env)
+	}
 	pc, _ := client.(*policyClient)
 	e.procs = append(e.procs, process{name: name, group: group, rng: rng, client: client, policy: pc})
 	e.charge(processBytes(e.strategy, e.rules))
@@ -355,6 +373,10 @@ func (e *engine) loop() {
 			e.workerStart(ev.id)
 		case evTraceArrival:
 			e.traceArrival()
+		case evWake:
+			e.wake(ev.id)
+		case evSleepDeadline:
+			e.sleepDeadline(ev.id)
 		}
 	}
 }
@@ -423,8 +445,9 @@ func (e *engine) start(id int32, gi int, proc, worker int32, timeout int64) {
 	}
 	e.work++
 	c.waitStart = -1
+	c.sleep = -1
 	c.group, c.proc, c.worker = int32(gi), proc, worker
-	e.groups[gi].c.Requests++
+	e.count(c).Requests++
 	if p := &e.procs[proc]; p.policy != nil {
 		p.policy.Start(now, &c.Call)
 	} else {
@@ -448,10 +471,16 @@ func (e *engine) send(id int32) {
 	if p := &e.procs[c.proc]; p.policy == nil && e.admit(id, p) {
 		return
 	}
+	e.transmit(id)
+}
+
+// transmit sends call id's next attempt, admitted by its client.
+func (e *engine) transmit(id int32) {
+	c := &e.calls[id]
 	c.Attempt++
 	c.sentNS = e.now
 	g := &e.groups[c.group]
-	g.c.Attempts++
+	e.count(c).Attempts++
 	e.work++
 	e.heap.pushLane(g.hopLane, vadd(e.now, time.Duration(e.hop(g))), evArrive, id)
 }
@@ -460,12 +489,17 @@ func (e *engine) send(id int32) {
 // to be sent now: the call ended, or waits to be admitted.
 func (e *engine) admit(id int32, p *process) bool {
 	c := &e.calls[id]
+	return e.admission(id, p, p.client.Admit(e.t(e.now), &c.Call))
+}
+
+// admission acts on p's client's answer a to call id's admission: it reports whether the
+// attempt is not to be sent now (the call ended, or waits to be admitted).
+func (e *engine) admission(id int32, p *process, a Admission) bool {
+	c := &e.calls[id]
 	now := e.t(e.now)
-	a := p.client.Admit(now, &c.Call)
 	switch {
 	case a.Refused:
-		g := &e.groups[c.group]
-		g.c.LimiterRefused++
+		e.count(c).LimiterRefused++
 		if e.obs != nil {
 			e.emit(c, event.Event{Kind: event.LimiterRefused, Time: now, Attempt: c.Attempt + 1, Reason: a.Reason, Rule: a.Rule})
 		}
@@ -482,13 +516,17 @@ func (e *engine) admit(id int32, p *process) bool {
 			e.timeout(id)
 			return true
 		}
+		if a.Shared {
+			e.sleep(id, at)
+			return true
+		}
 		e.heap.push(at, evSend, id)
 		return true
 	}
 	if c.waitStart >= 0 {
-		g := &e.groups[c.group]
-		g.c.LimiterWaits++
-		g.c.LimiterWait += time.Duration(e.now - c.waitStart)
+		oc := e.count(c)
+		oc.LimiterWaits++
+		oc.LimiterWait += time.Duration(e.now - c.waitStart)
 		if e.obs != nil {
 			e.emit(c, event.Event{Kind: event.LimiterWaited, Time: now, Attempt: c.Attempt + 1,
 				Duration: time.Duration(e.now - c.waitStart), Rule: a.Rule})
@@ -513,20 +551,24 @@ func (e *engine) arrive(id int32) {
 // response hands the attempt's answer to the client and acts on its decision.
 func (e *engine) response(id int32) {
 	c := &e.calls[id]
-	g := &e.groups[c.group]
+	oc := e.count(c)
 	b := e.bin(e.now)
+	os := e.opSeries(c, b)
 	e.series.Attempts[b]++
+	os.Attempts[b]++
 	var sig backoff.Signal
 	switch c.outcome {
 	case server.Throttled:
 		sig = c.v.thr
-		g.c.Throttled++
+		oc.Throttled++
 		e.series.Throttled[b]++
+		os.Throttled[b]++
 	case server.Failed:
 		sig = c.v.fail
-		g.c.ServerErrors++
+		oc.ServerErrors++
 	default:
 		e.series.Successes[b]++
+		os.Successes[b]++
 	}
 	now := e.t(e.now)
 	var d Decision
@@ -560,14 +602,14 @@ func (e *engine) response(id int32) {
 	}
 	switch {
 	case d.ClientSide:
-		g.c.BudgetRefused++
+		oc.BudgetRefused++
 		if e.obs != nil {
 			e.emit(c, event.Event{Kind: event.RetryRefused, Time: now, Attempt: c.Attempt, Outcome: d.Class, Duration: d.Delay, Reason: d.Stop})
 		}
 	case d.Stop == backoff.StopNonRetryable.String():
-		g.c.NonRetryable++
+		oc.NonRetryable++
 	default:
-		g.c.Exhausted++
+		oc.Exhausted++
 	}
 	e.finish(id, e.now, false, d.Stop)
 }
@@ -576,7 +618,7 @@ func (e *engine) response(id int32) {
 // caller's deadline passed.
 func (e *engine) timeout(id int32) {
 	c := &e.calls[id]
-	e.groups[c.group].c.TimedOut++
+	e.count(c).TimedOut++
 	e.finish(id, c.deadline, false, "deadline")
 }
 
@@ -584,14 +626,15 @@ func (e *engine) timeout(id int32) {
 func (e *engine) finish(id int32, at int64, ok bool, reason string) {
 	c := &e.calls[id]
 	g := &e.groups[c.group]
+	op := &g.ops[c.v.op]
 	if ok {
-		g.c.Successes++
+		op.c.Successes++
 		if at < e.window {
-			g.c.OnTime++
+			op.c.OnTime++
 		}
-		g.latency.Add(time.Duration(at - c.startNS))
+		op.latency.Add(time.Duration(at - c.startNS))
 	} else {
-		g.c.GiveUps++
+		op.c.GiveUps++
 	}
 	e.lastDone = max(e.lastDone, at)
 	if e.obs != nil {
@@ -649,6 +692,10 @@ func (e *engine) traceArrival() {
 	v := e.traceVariant(id)
 	v.req = it.req
 	v.thr, v.fail = it.svc.thr, it.svc.fail
+	v.op = it.op
+	if g := &e.groups[gi]; int(it.op) >= len(g.ops) {
+		g.ops = append(g.ops, make([]opRun, int(it.op)+1-len(g.ops))...)
+	}
 	q := &v.req
 	c.Key = limiter.Key{Region: q.Region, Service: q.Service, Operation: q.Operation, Resource: q.Resource, Prefix: q.Prefix}
 	c.Units, c.v = q.Units, v

@@ -6,12 +6,14 @@ import "math"
 type eventKind uint8
 
 const (
-	evArrival      eventKind = iota + 1 // an open-loop group's next call arrives (id: group)
-	evWorkerStart                       // a closed-loop worker starts its next call (id: worker)
-	evTraceArrival                      // the pending trace record's call arrives (id: unused)
-	evSend                              // a call's attempt asks to be sent (id: call)
-	evArrive                            // a call's attempt reaches the server (id: call)
-	evResponse                          // a call's attempt's answer reaches the client (id: call)
+	evArrival       eventKind = iota + 1 // an open-loop group's next call arrives (id: group)
+	evWorkerStart                        // a closed-loop worker starts its next call (id: worker)
+	evTraceArrival                       // the pending trace record's call arrives (id: unused)
+	evSend                               // a call's attempt asks to be sent (id: call)
+	evArrive                             // a call's attempt reaches the server (id: call)
+	evResponse                           // a call's attempt's answer reaches the client (id: call)
+	evWake                               // a sleep group's attempts wake (id: sleep group)
+	evSleepDeadline                      // a sleeping call's deadline (id: call)
 )
 
 // simEvent is one scheduled happening. Events are values: the queue never allocates per event.

@@ -291,7 +291,7 @@ func TestScenarioHostileInput(t *testing.T) {
 		{name: "jitter of 100 years", yaml: strings.Replace(base, "    rate: 10\n", "    rate: 10\n    jitter: 876000h\n", 1), want: "jitter must be in [0, 1h0m0s]"},
 		{name: "group rate 1e-9", yaml: "name: s\nduration: 10s\n" + fmt.Sprintf(group, "1e-9"), run: true},
 		{name: "capacity rate 1e-9", yaml: base + "server:\n  capacity:\n    - {service: EC2, operation: DescribeInstances, region: us-east-1, start: 0s, rate: 1e-9, burst: 1}\n", run: true},
-		{name: "rate 1e9 for an hour", yaml: "name: s\nduration: 1h\n" + fmt.Sprintf(group, "1e9"), run: true, want: "would need about 8.64e+13 of calls + attempts",
+		{name: "rate 1e9 for an hour", yaml: "name: s\nduration: 1h\n" + fmt.Sprintf(group, "1e9"), run: true, want: "would need about 1.01e+14 of calls + attempts",
 			check: func(err error) bool {
 				var le *LimitError
 				return errors.As(err, &le) && !le.Running && le.Resource == "work"
@@ -355,10 +355,11 @@ func TestScenarioHostileInput(t *testing.T) {
 // A call never lasts longer than MaxCallDuration: with a limiter that makes calls wait longer
 // (but refills a token within it), they time out then, and virtual time stays bounded.
 func TestMaxCallDurationEndsWaits(t *testing.T) {
+	slow := limiter.Rules{{Name: "slow", Service: "EC2", Operation: "DescribeInstances", Rate: 1.0 / 50, Burst: 1}}
 	s := &Scenario{Name: "waits", Duration: 10 * time.Second, Seed: 1, Runs: 1, Strategies: []string{"tollgate"},
-		MaxCallDuration: time.Minute,
-		Server:          ServerSpec{Rules: limiter.Rules{{Name: "slow", Service: "EC2", Operation: "DescribeInstances", Rate: 1.0 / 50, Burst: 1}}},
-		Groups:          []Group{{Name: "g", Loop: OpenLoop, Rate: 10, Operations: []Operation{{Service: "EC2", Operation: "DescribeInstances"}}}}}
+		MaxCallDuration: time.Minute, TollgateRules: slow,
+		Server: ServerSpec{Rules: slow},
+		Groups: []Group{{Name: "g", Loop: OpenLoop, Rate: 10, Operations: []Operation{{Service: "EC2", Operation: "DescribeInstances"}}}}}
 	c, err := Simulate(context.Background(), s, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 
 // SDKLegacy is the AWS SDK for Go v2's standard retry mode before "retry behaviour 2.1" (up to
 // v1.41, and up to v1.47 without AWS_NEW_RETRIES_2026), written from its specification
-// (../shared/reference/sdk_retry.md §1.1–1.3) because the backoff package deliberately does not
-// implement it:
+// (aws-sdk-go-v2 v1.41 aws/retry/standard.go, jitter_backoff.go and aws/ratelimit) because the
+// backoff package deliberately does not implement it:
 //
 //   - delay after failed attempt n (1-based) = b·2^n seconds, b uniform on [0,1), for throttles
 //     and transient errors alike; once n > int(log2(MaxBackoff/1s)) (4 for 20 s) the delay is

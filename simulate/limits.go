@@ -150,22 +150,29 @@ const (
 	traceCallBytes = int64(unsafe.Sizeof(variant{}))
 	// workerBytes is a closed-loop worker: its process index and its pending event.
 	workerBytes = 2 * (4 + int64(unsafe.Sizeof(simEvent{})))
-	// groupBytes is a group's tallies (two latency histograms: the run's and its result).
+	// groupBytes is a group's state; opBytes an operation's tallies in a group (latency
+	// histograms: the run's, its result's, and the strategy's per API).
 	groupBytes = 2 * int64(unsafe.Sizeof(groupRun{}))
+	opBytes    = 3 * int64(unsafe.Sizeof(opRun{}))
 	// runBytes is a run's fixed state (series, lanes, model) besides the above.
 	runBytes = 256 << 10
 	// keyBytes is a server bucket per key (variant).
 	keyBytes = 1 << 10
 )
 
-// processBytes is the memory of one client process of strategy st with rules. The tollgate
-// strategy's process holds a limiter (measured by TestProcessBytesCoverStrategies: about
-// 55 KiB plus 1 KiB per rule); the SDK strategies' hold a few hundred bytes; a strategy this
-// package does not know is given the tollgate strategy's cost.
+// processBytes is the memory of one client process of strategy st when the server has rules.
+// The tollgate strategies' process holds a limiter (measured by TestProcessBytesCoverStrategies:
+// about 55 KiB plus 1 KiB per rule) with the rules it is given: its own (the defaults, or a
+// rules file) for tollgate, the server's for tollgate-oracle; the SDK strategies' hold a few
+// hundred bytes; a strategy this package does not know is given the cost of a limiter with the
+// server's rules.
 func processBytes(st Strategy, rules limiter.Rules) int64 {
 	n := int64(len(rules))
-	if t, ok := st.(*Tollgate); ok && t.Rules != nil {
+	if t, ok := st.(*Tollgate); ok {
 		n = int64(len(t.Rules))
+		if t.Rules == nil {
+			n = int64(len(limiter.DefaultRules()))
+		}
 	}
 	tollgate := 64<<10 + n*3<<9
 	switch st.(type) {
@@ -235,7 +242,17 @@ func estimate(c *compiled, strategies []Strategy, opts Options) WorkEstimate {
 	}
 	est.Attempts = est.Calls * attempts
 	est.Work = (est.Calls + est.Attempts) * float64(runs)
-	est.RunMemory = float64(runBytes) + float64(len(c.groups)*int(groupBytes)) + procMemory +
+	// Operations run alone (Operation.Alone) add their companion runs' work.
+	if alone, err := aloneScenarios(c); err == nil {
+		for _, a := range alone {
+			est.Work += estimate(a, strategies, opts).Work
+		}
+	}
+	ops := 0
+	for gi := range c.groups {
+		ops += len(c.groups[gi].ops)
+	}
+	est.RunMemory = float64(runBytes) + float64(len(c.groups)*int(groupBytes)) + float64(ops)*float64(opBytes) + procMemory +
 		float64(est.Workers)*float64(workerBytes) + est.InFlight*float64(callBytes) + float64(variants)*keyBytes
 	est.Memory = est.RunMemory * float64(par)
 	return est

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/internal/vtime"
+	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate/server"
 	"github.com/tollgate/tollgate/simulate/trace"
 )
@@ -59,6 +61,19 @@ type traceService struct {
 	group     int32          // index of the service's group
 	thr, fail backoff.Signal // its throttling and internal-error answers
 	caps      *capacityTracker
+	// its operations (per operation and Region), numbered in order of first appearance, with
+	// the capacity of the buckets each touches; the engine reads them after the stream ends
+	ops    map[traceOpKey]int32
+	opList []traceOp
+	lastOp int32 // the operation of the service's latest record, -1 before the first
+}
+
+type traceOpKey struct{ operation, region string }
+
+// traceOp is one operation of a traced service.
+type traceOp struct {
+	info opInfo
+	caps *capacityTracker
 }
 
 // traceItem is one record of a trace, prepared for the engine. What the engine reads comes
@@ -68,6 +83,7 @@ type traceItem struct {
 	// for a record without error:
 	at   int64 // rec.Time - the epoch, in nanoseconds
 	svc  *traceService
+	op   int32          // index of the record's operation in svc.opList
 	proc int32          // index of rec.Client's process
 	req  server.Request // the record's request (its S3 prefix is server.PrefixOf(rec.Key))
 	rec  trace.Record
@@ -155,7 +171,7 @@ func (p *prefetcher) prepare(it *traceItem) error {
 	if svc == nil || svc.name != r.Service {
 		svc = p.services[r.Service]
 		if svc == nil {
-			svc = &traceService{name: r.Service, group: int32(len(p.services))}
+			svc = &traceService{name: r.Service, group: int32(len(p.services)), ops: map[traceOpKey]int32{}, lastOp: -1}
 			svc.thr, svc.fail = serviceErrors(r.Service)
 			svc.caps = p.caps[r.Service]
 			if svc.caps == nil {
@@ -167,6 +183,7 @@ func (p *prefetcher) prepare(it *traceItem) error {
 		p.lastSvc = svc
 	}
 	it.svc = svc
+	it.op = svc.op(r.Operation, r.Region, p.total.rules)
 	rc := &p.recentCli[addrHash(r.Client)&63]
 	if !rc.ok || !sameAddr(rc.name, r.Client) {
 		ix, ok := p.clients[r.Client]
@@ -185,6 +202,7 @@ func (p *prefetcher) prepare(it *traceItem) error {
 		*slot = rr
 		req := server.Request{Region: r.Region, Service: r.Service, Operation: r.Operation, Resource: r.Resource, Prefix: it.req.Prefix}
 		svc.caps.add(&req)
+		svc.opList[it.op].caps.add(&req)
 		p.total.add(&req)
 	}
 	return nil
@@ -246,4 +264,36 @@ func (p *prefetcher) Close() {
 func isInputError(err error) bool {
 	var ie *trace.InputError
 	return errors.As(err, &ie)
+}
+
+// op returns the index of operation in region among the service's operations, numbering it
+// if it is new.
+func (svc *traceService) op(operation, region string, rules limiter.Rules) int32 {
+	if i := svc.lastOp; i >= 0 {
+		if o := &svc.opList[i].info; sameAddr(o.Operation, operation) && sameAddr(o.Region, region) {
+			return i
+		}
+	}
+	k := traceOpKey{operation, region}
+	i, ok := svc.ops[k]
+	if !ok {
+		i = int32(len(svc.opList))
+		svc.ops[traceOpKey{strings.Clone(operation), strings.Clone(region)}] = i
+		svc.opList = append(svc.opList, traceOp{
+			info: opInfo{Service: svc.name, Operation: strings.Clone(operation), Region: strings.Clone(region)},
+			caps: newCapacityTracker(rules),
+		})
+	}
+	svc.lastOp = i
+	return i
+}
+
+// service returns the traced service whose group is gi.
+func (p *prefetcher) service(gi int) *traceService {
+	for _, svc := range p.services {
+		if int(svc.group) == gi {
+			return svc
+		}
+	}
+	return nil
 }

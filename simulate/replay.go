@@ -24,7 +24,8 @@ type ReplayOptions struct {
 	Name string
 	// Rules are the server's buckets; nil means fit them from the trace first (Fit).
 	Rules limiter.Rules
-	// TollgateRules are the tollgate strategy's limiter rules; nil means the server's.
+	// TollgateRules are the tollgate strategy's limiter rules (a user's rules file); nil means
+	// limiter.DefaultRules(), the one-line install. tollgate-oracle gets Rules.
 	TollgateRules limiter.Rules
 	// RTT is each attempt's network round trip (default 20 ms).
 	RTT time.Duration
@@ -130,7 +131,9 @@ func Replay(ctx context.Context, strategies []Strategy, opts ReplayOptions) (*Co
 		}
 		var a accum
 		a.add(r)
-		cmp.Strategies = append(cmp.Strategies, a.report(st.Name()))
+		rep := a.report(st.Name())
+		rep.Oracle = IsOracle(st)
+		cmp.Strategies = append(cmp.Strategies, rep)
 		cmp.CapacityPerS = round(r.capRate, 3)
 		cmp.Skipped = r.skipped
 		cmp.DurationS = round(spans[i].Seconds(), 3)
@@ -186,20 +189,13 @@ func runReplay(ctx context.Context, src trace.Source, strat Strategy, rules limi
 	e.loop()
 	pf.Close() // the stream has ended (or the run was cancelled): the trackers are complete
 	res := &runResult{series: e.series, window: time.Duration(e.lastDone), elapsed: time.Duration(e.lastDone), skipped: e.skipped,
-		capRate: total.rate, capBurst: total.burst, err: e.readErr}
+		capRate: total.rate, err: e.readErr}
 	if res.err == nil {
 		res.err = e.stopErr
 	}
 	if res.err == nil {
 		res.err = ctx.Err()
 	}
-	for gi := range e.groups {
-		g := &e.groups[gi]
-		gr := &groupResult{name: g.name, c: g.c, latency: g.latency}
-		if t := caps[g.name]; t != nil {
-			gr.capRate, gr.capBurst = t.rate, t.burst
-		}
-		res.groups = append(res.groups, gr)
-	}
+	res.groups, res.apis, res.total = e.replayResults(pf, caps, total, time.Duration(e.lastDone))
 	return res, time.Duration(e.lastDone)
 }

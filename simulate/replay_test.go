@@ -16,12 +16,12 @@ import (
 )
 
 // Replay streams a trace through each strategy against buckets fitted from it: every record
-// becomes one call, tollgate's client-side limiter (with the fitted rules) avoids the
-// throttles the SDK's standard mode runs into, and the result is reproducible.
+// becomes one call, tollgate's client-side limiter handed the fitted rules (tollgate-oracle)
+// avoids the throttles the SDK's standard mode runs into, and the result is reproducible.
 func TestReplay(t *testing.T) {
 	data := bucketTrace(t, 10, 50, 3, 3, 5)
 	records := bytes.Count(data, []byte("\n"))
-	strategies, err := simulate.ParseStrategies("tollgate,sdk-standard,no-retry", simulate.StrategyOptions{})
+	strategies, err := simulate.ParseStrategies("tollgate-oracle,sdk-standard,no-retry,tollgate", simulate.StrategyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,16 +32,22 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg, std, none := c.Strategies[0], c.Strategies[1], c.Strategies[2]
-	for _, st := range c.Strategies {
+	for i, st := range c.Strategies {
 		if st.Requests != uint64(records) {
 			t.Errorf("%s: %d requests, want one per record (%d)", st.Strategy, st.Requests, records)
+		}
+		if st.Oracle != (i == 0) {
+			t.Errorf("%s: oracle %v", st.Strategy, st.Oracle)
+		}
+		if len(st.Operations) != 1 || st.Operations[0].Requests != st.Requests {
+			t.Errorf("%s: operations %+v, want one row with every request", st.Strategy, st.Operations)
 		}
 	}
 	if c.CapacityPerS < 9 || c.CapacityPerS > 11 {
 		t.Errorf("capacity %g/s, want the fitted rate (about 10/s)", c.CapacityPerS)
 	}
 	if tg.Throttled*10 > std.Throttled {
-		t.Errorf("tollgate throttled %d, sdk-standard %d", tg.Throttled, std.Throttled)
+		t.Errorf("tollgate-oracle throttled %d, sdk-standard %d", tg.Throttled, std.Throttled)
 	}
 	if none.Attempts != none.Requests {
 		t.Errorf("no-retry made %d attempts for %d requests", none.Attempts, none.Requests)

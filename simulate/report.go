@@ -14,19 +14,25 @@ type Comparison struct {
 	Seed        uint64  `json:"seed"`
 	Runs        int     `json:"runs"`
 	DurationS   float64 `json:"duration_s"`
-	// CapacityPerS is the sum of the refill rates of the distinct server buckets the workload
-	// touches (S3: each bucket's parent partition).
+	// CapacityPerS is what the server buckets the workload sends to could accept per second of
+	// the load window (their bursts and refill, with the scenario's capacity steps and fault
+	// windows) before any S3 partition split; each Summary has its own, with the splits its
+	// runs caused.
 	CapacityPerS float64 `json:"capacity_per_s"`
 	// Skipped counts trace records a replay could not use.
 	Skipped    uint64           `json:"skipped_records,omitempty"`
 	Strategies []StrategyReport `json:"strategies"`
 }
 
-// StrategyReport is one strategy's results, in total and per client group.
+// StrategyReport is one strategy's results, in total, per client group and per API.
 type StrategyReport struct {
 	Strategy string `json:"strategy"`
+	// Oracle marks a strategy handed the server's true rules (see Oracle).
+	Oracle bool `json:"oracle,omitempty"`
 	Summary
 	Groups []GroupReport `json:"groups"`
+	// Operations are the strategy's results per API, over every group.
+	Operations []OperationReport `json:"operations"`
 	// Series is attempts, successes and throttles over time, summed over runs.
 	Series SeriesReport `json:"series"`
 	// Latency is the distribution of successful calls' latencies, summed over runs.
@@ -37,14 +43,43 @@ type StrategyReport struct {
 type GroupReport struct {
 	Group string `json:"group"`
 	Summary
+	// Operations are the group's results per API.
+	Operations []OperationReport `json:"operations"`
+}
+
+// OperationReport is one API's results: in a group, or over every group of a strategy. Its
+// capacity is that of the server buckets the API's calls go to (a bucket shared with other
+// APIs counts whole for each).
+type OperationReport struct {
+	// Name labels the row: "EC2 DescribeInstances", with the resource, the unfiltered EC2
+	// variant and a Region other than us-east-1 when set.
+	Name       string `json:"name"`
+	Service    string `json:"service"`
+	Operation  string `json:"operation"`
+	Region     string `json:"region"`
+	Resource   string `json:"resource,omitempty"`
+	Unfiltered bool   `json:"unfiltered,omitempty"`
+	Summary
+	// Alone is the API's results in the companion run where it ran alone (Operation.Alone),
+	// at the strategy's level only.
+	Alone *Summary `json:"alone,omitempty"`
+	// Series is the API's attempts, successes and throttles over time, summed over runs, at
+	// the strategy's level only.
+	Series *SeriesReport `json:"series,omitempty"`
+	// Latency is the distribution of the API's successful calls' latencies, at the strategy's
+	// level only.
+	Latency *Histogram `json:"-"`
 }
 
 // Summary is the figures a report shows for a strategy or a group.
 //
 // Goodput is the calls that succeeded within the load window (the scenario's duration; for a
 // replay, until the last call finished) per second of that window, so every strategy is
-// measured over the same time. CapacityShare divides it by what the server's buckets could have
-// accepted over the window: Σ rate + Σ burst / window. Amplification is attempts per request.
+// measured over the same time. CapacityPerS is what the server buckets the calls go to could
+// have accepted per second of the window (bursts, refill, capacity steps, fault windows, S3
+// partitions split off during the runs; see capshare.go); CapacityShare is the goodput of the
+// calls to APIs with a server limit divided by it (0 when no API has one). Amplification is
+// attempts per request.
 // Latencies are those of successful calls, from the call's start to its success, read from a
 // fixed-bucket histogram (within 1.6%; Max exact). CompletionS is the mean time, over runs,
 // until the last call finished.
@@ -63,6 +98,7 @@ type Summary struct {
 	LimiterWaits   uint64  `json:"limiter_waits"`
 	LimiterWaitS   float64 `json:"limiter_wait_s"`
 	GoodputPerS    float64 `json:"goodput_per_s"`
+	CapacityPerS   float64 `json:"capacity_per_s"`
 	CapacityShare  float64 `json:"capacity_share"`
 	Amplification  float64 `json:"amplification"`
 	LatencyP50Ms   float64 `json:"latency_p50_ms"`
@@ -91,9 +127,9 @@ func round(x float64, digits int) float64 {
 func ms(d time.Duration) float64 { return round(float64(d)/1e6, 3) }
 
 // summarize computes a Summary from counters summed over runs, the latency histogram, the
-// total elapsed time over runs, the number of runs, and the server capacity (sustained rate
-// and burst) the workload could use.
-func summarize(c *Counters, lat *Histogram, window, elapsed time.Duration, runs int, capRate, capBurst float64) Summary {
+// load windows and elapsed times summed over runs, the number of runs, and the capacity of the
+// server buckets the workload could use, summed over runs.
+func summarize(c *Counters, lat *Histogram, window, elapsed time.Duration, runs int, capacity capTally) Summary {
 	s := Summary{
 		Requests: c.Requests, Attempts: c.Attempts, Successes: c.Successes, Throttled: c.Throttled,
 		ServerErrors: c.ServerErrors, GiveUps: c.GiveUps, LimiterRefused: c.LimiterRefused,
@@ -107,8 +143,9 @@ func summarize(c *Counters, lat *Histogram, window, elapsed time.Duration, runs 
 	}
 	if secs := window.Seconds(); secs > 0 {
 		s.GoodputPerS = round(float64(c.OnTime)/secs, 3)
-		if capacity := capRate + capBurst/(secs/float64(max(runs, 1))); capacity > 0 {
-			s.CapacityShare = round(float64(c.OnTime)/secs/capacity, 4)
+		s.CapacityPerS = round(capacity.tokens/secs, 3)
+		if capacity.tokens > 0 {
+			s.CapacityShare = round(float64(capacity.onTime)/capacity.tokens, 4)
 		}
 	}
 	s.CompletionS = round(elapsed.Seconds()/float64(max(runs, 1)), 3)

@@ -3,6 +3,7 @@ package simulate
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,9 @@ type Scenario struct {
 	Groups []Group
 	// Strategies are the strategies to compare, by name (default: all built-ins).
 	Strategies []string
-	// TollgateRules, if not nil, are the tollgate strategy's limiter rules; nil: the server's.
+	// TollgateRules, if not nil, are the tollgate strategy's limiter rules, as a user's rules
+	// file; nil: limiter.DefaultRules(), the one-line install. tollgate-oracle gets the
+	// server's rules whatever this says.
 	TollgateRules limiter.Rules
 	// MaxAttempts overrides every strategy's maximum attempts per call (0: their default, 3).
 	MaxAttempts int
@@ -128,11 +131,18 @@ type Operation struct {
 	Units int
 	// Weight is the operation's share of the group's calls (relative; default 1).
 	Weight float64
+	// Alone asks for a companion run per strategy in which this operation runs on its own: its
+	// group keeps its processes and this operation's calls (an open loop its share of the
+	// rate; a closed loop its workers), every other operation of every group is left out. The
+	// report shows the operation's figures alone beside its figures in the mix, which is how
+	// a noisy neighbour is measured.
+	Alone bool
 }
 
 // variant is one operation with one prefix, precomputed for the engine.
 type variant struct {
 	cum  float64 // cumulative weight, normalised to 1 for the last variant
+	op   int32   // index of the variant's operation in its group's ops
 	key  limiter.Key
 	req  server.Request
 	thr  backoff.Signal // the server's throttling answer
@@ -148,18 +158,18 @@ type compiledGroup struct {
 	timeoutNS      int64
 	hopNS, hopSDNS float64
 	firstProc      int // index of the group's first process
-	// capacity of the server buckets the group's operations touch
-	capRate, capBurst float64
+	ops            []opInfo
 }
 
 // compiled is a validated scenario: immutable, shared by every run.
 type compiled struct {
-	sc     *Scenario
-	rules  limiter.Rules
+	sc    *Scenario
+	rules limiter.Rules
+	// oracle is what tollgate-oracle is handed: the server's rules, with the capacity steps
+	// in force at the start of the run as rules of their own
+	oracle limiter.Rules
 	groups []compiledGroup
 	nprocs int
-	// capacity of the server buckets the scenario's operations touch
-	capRate, capBurst float64
 }
 
 const defaultRTT = 20 * time.Millisecond
@@ -190,8 +200,7 @@ func compile(s *Scenario) (*compiled, error) {
 	if err := checkRules(s.TollgateRules, s.tollgateRulesFile, maxCall, "tollgate rules"); err != nil {
 		return nil, err
 	}
-	c := &compiled{sc: s, rules: rules}
-	all := newCapacityTracker(rules)
+	c := &compiled{sc: s, rules: rules, oracle: oracleRules(rules, s.Server.Capacity)}
 	for gi := range s.Groups {
 		g := s.Groups[gi]
 		if g.Processes <= 0 {
@@ -256,25 +265,28 @@ func compile(s *Scenario) (*compiled, error) {
 			if len(prefixes) == 0 {
 				prefixes = []string{""}
 			}
+			v0 := newVariant(op, "")
+			info := opInfo{Service: op.Service, Operation: op.Operation, Region: v0.req.Region, Resource: op.Resource, Unfiltered: op.Unfiltered}
+			opIdx := slices.Index(cg.ops, info)
+			if opIdx < 0 {
+				opIdx = len(cg.ops)
+				cg.ops = append(cg.ops, info)
+			}
 			for _, p := range prefixes {
 				v := newVariant(op, p)
+				v.op = int32(opIdx)
 				total += w / float64(len(prefixes))
 				v.cum = total
 				cg.variants = append(cg.variants, v)
 			}
 		}
-		mine := newCapacityTracker(rules)
 		for i := range cg.variants {
 			cg.variants[i].cum /= total
-			mine.add(&cg.variants[i].req)
-			all.add(&cg.variants[i].req)
 		}
-		cg.capRate, cg.capBurst = mine.rate, mine.burst
 		cg.variants[len(cg.variants)-1].cum = 1
 		c.nprocs += g.Processes
 		c.groups = append(c.groups, cg)
 	}
-	c.capRate, c.capBurst = all.rate, all.burst
 	if err := s.Server.Capacity.Validate(); err != nil {
 		return nil, fmt.Errorf("simulate: scenario %q: %w", s.Name, err)
 	}
@@ -354,4 +366,33 @@ func (cg *compiledGroup) nextArrival(from int64, exp func() float64) int64 {
 		return t + int64(gap)
 	}
 	return -1
+}
+
+// oracleRules returns what tollgate-oracle is handed: the server's rules and, before them, a
+// rule for each API whose capacity schedule has a bucket from the start (a step at 0 that is
+// not an outage). Later steps are changes no client is told of.
+func oracleRules(rules limiter.Rules, sched *server.CapacitySchedule) limiter.Rules {
+	if sched == nil {
+		return rules
+	}
+	var steps limiter.Rules
+	for _, st := range sched.Steps {
+		if st.Start != 0 || st.Outage {
+			continue
+		}
+		r := limiter.Rule{Name: "capacity/" + strings.ToLower(st.Service) + "/" + st.Operation, Service: st.Service,
+			Operation: st.Operation, Region: st.Region, Rate: st.Rate, Burst: st.Burst, Source: "the scenario's server.capacity"}
+		if st.Operation == "" {
+			r.Name += "*"
+			r.Scope = limiter.ScopeShared
+		}
+		if st.Region != "" {
+			r.Name += "@" + st.Region
+		}
+		steps = append(steps, r)
+	}
+	if len(steps) == 0 {
+		return rules
+	}
+	return append(steps, rules...)
 }

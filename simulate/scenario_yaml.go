@@ -314,7 +314,11 @@ func (p *scenarioParser) scenario(n *yaml.Node, s *Scenario) {
 			p.fields(v, field, []string{"rules"}, func(key string, k, v *yaml.Node, field string) {
 				var ref string
 				p.str(v, field, &ref)
-				if ref != "" && ref != "server" {
+				if ref == "server" {
+					p.fail(v, field, `"server" would hand tollgate the server's rules, which no real install knows: compare the tollgate-oracle strategy instead (rules: defaults or a rules file)`)
+					return
+				}
+				if ref != "" && ref != "defaults" {
 					if f, err := loadRulesFile(p.path(ref)); err != nil {
 						p.fail(v, field, "%v", err)
 					} else {
@@ -491,7 +495,7 @@ func (p *scenarioParser) group(n *yaml.Node, path string, g *Group) {
 	}
 }
 
-var operationFields = []string{"service", "operation", "region", "resource", "prefixes", "unfiltered", "units", "weight"}
+var operationFields = []string{"service", "operation", "region", "resource", "prefixes", "unfiltered", "units", "weight", "alone"}
 
 func (p *scenarioParser) operation(n *yaml.Node, path string, op *Operation) {
 	errs := len(p.errs)
@@ -517,6 +521,8 @@ func (p *scenarioParser) operation(n *yaml.Node, path string, op *Operation) {
 			p.integer(v, field, &op.Units)
 		case "weight":
 			p.float(v, field, &op.Weight)
+		case "alone":
+			p.boolean(v, field, &op.Alone)
 		}
 	})
 	if len(p.errs) > errs {

@@ -53,6 +53,11 @@ type policyClient struct {
 	policy  *backoff.Policy
 	rng     *rand.Rand
 	classes classCache
+	// sdkOrder asks the retry quota before drawing the delay, as the SDK's Attempt middleware
+	// does (GetRetryToken, then RetryDelay): a retry the quota refuses draws nothing. The
+	// policy draws first (it needs the delay to check the call's deadline); the decisions are
+	// the same, but the order of draws is the SDK's only this way.
+	sdkOrder bool
 }
 
 // classCache remembers the classes a policy gave the last two signals it classified. A client
@@ -91,7 +96,35 @@ func (p *policyClient) Admit(time.Time, *Call) Admission { return Admission{} }
 func (p *policyClient) Abandon(time.Time, *Call) {}
 
 func (p *policyClient) Finish(now time.Time, c *Call, s backoff.Signal) Decision {
+	if p.sdkOrder && s != (backoff.Signal{}) {
+		if d, refused := quotaRefusal(p.policy, p.classes.classify(p.policy, s), now, c); refused {
+			return d
+		}
+	}
 	return policyFinish(p.policy, &p.classes, now, c, s, p.rng)
+}
+
+// quotaRefusal reports the decision of a policy whose budget is a TokenQuota for a failure of
+// class when the quota cannot pay for the retry (the call has attempts left), without drawing
+// a delay: the SDK's order (see policyClient.sdkOrder).
+func quotaRefusal(p *backoff.Policy, class backoff.Class, now time.Time, c *Call) (Decision, bool) {
+	q, ok := p.Budget.(*backoff.TokenQuota)
+	if !ok || !class.Retryable() {
+		return Decision{}, false
+	}
+	maxAttempts := p.MaxAttempts
+	if maxAttempts == 0 {
+		maxAttempts = backoff.DefaultMaxAttempts
+	}
+	if maxAttempts > 0 && c.Attempt >= maxAttempts {
+		return Decision{}, false
+	}
+	lvl := q.Level(now)
+	if lvl.Available >= q.RetryCost(class) {
+		return Decision{}, false
+	}
+	return Decision{Class: class, Stop: backoff.StopBudget.String(), ClientSide: true, Budget: q.Name(),
+		Level: lvl.Available, Capacity: lvl.Capacity}, true
 }
 
 // policyFinish applies a Policy to an attempt's outcome: Succeeded, or Failed (as FailedAs
@@ -124,17 +157,24 @@ func (s *SDKStandard) Name() string { return "sdk-standard" }
 
 // NewClient returns one SDK client's retryer.
 func (s *SDKStandard) NewClient(env ClientEnv) Client {
-	return &policyClient{policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: sdkBackoff, Budget: sdkQuota()}, rng: env.Rand}
+	return &policyClient{policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: sdkBackoff, Budget: sdkQuota()}, rng: env.Rand, sdkOrder: true}
 }
 
-// Tollgate is tollgate's own strategy, as its middleware runs it in each process: a
-// backoff.Policy (full jitter, throttle-aware bases, 3 attempts, the token-quota retry budget)
-// and a limiter.Limiter in enforce mode whose rules match the server's (or were fitted from a
-// trace). Every attempt, retries included, takes its token from its API's bucket first, waiting
-// when the bucket says so and refusing on the client side when the wait would pass the call's
-// deadline. Throttles and successes are fed back to the limiter.
+// Tollgate is tollgate's own strategy as a real install runs it in each process: the one-line
+// install of the README (middleware.New with limiter.New(limiter.DefaultRules())) — the
+// limiter built by the same constructor, with the same rules, so whatever that install does
+// (static published quotas today, learned rates when the limiter learns them) this strategy
+// does — and the middleware's default retry policy (full jitter, throttle-aware bases,
+// 3 attempts, the token-quota retry budget). Every attempt, retries included, takes its token
+// from its API's bucket first, waiting when the bucket says so and refusing on the client side
+// when the wait would pass the call's deadline. Throttles and successes are fed back to the
+// limiter.
+//
+// It knows only what a real install knows: the published quotas (or the rules file a user
+// gives it, Rules), never the server's true limits. TollgateOracle is the same client handed
+// the server's rules.
 type Tollgate struct {
-	Rules       limiter.Rules // nil: the server's rules
+	Rules       limiter.Rules // nil: limiter.DefaultRules(), as the one-line install
 	MaxAttempts int           // 0: 3
 }
 
@@ -145,11 +185,40 @@ func (s *Tollgate) Name() string { return "tollgate" }
 func (s *Tollgate) NewClient(env ClientEnv) Client {
 	rules := s.Rules
 	if rules == nil {
-		rules = env.Rules
+		// The one-line install: limiter.New(limiter.DefaultRules()).
+		return newTollgateClient(limiter.New(limiter.DefaultRules()), s.MaxAttempts, env)
 	}
+	return newTollgateClient(limiter.New(rules), s.MaxAttempts, env)
+}
+
+// TollgateOracle is Tollgate handed the server's true rules (raised quotas, unpublished limits),
+// which no real install knows: an upper reference for what tollgate's client could do with
+// perfect knowledge of the server's rules as they are at the start of a run. It does not learn
+// of capacity changes during the run (server.capacity steps) unless its limiter learns them.
+type TollgateOracle struct {
+	MaxAttempts int // 0: 3
+}
+
+// Name returns "tollgate-oracle".
+func (s *TollgateOracle) Name() string { return "tollgate-oracle" }
+
+// NewClient is never called by the engine for an Oracle; it returns the one-line install's
+// client, knowing nothing of the server.
+func (s *TollgateOracle) NewClient(env ClientEnv) Client {
+	return (&Tollgate{MaxAttempts: s.MaxAttempts}).NewClient(env)
+}
+
+// NewOracleClient returns one process's tollgate whose limiter has the server's rules.
+func (s *TollgateOracle) NewOracleClient(env ClientEnv, server limiter.Rules) Client {
+	return newTollgateClient(limiter.New(server), s.MaxAttempts, env)
+}
+
+// newTollgateClient returns a client gating attempts on lim with the middleware's default
+// policy (middleware.Config's zero Policy: the token-quota budget).
+func newTollgateClient(lim *limiter.Limiter, maxAttempts int, env ClientEnv) *tollgateClient {
 	return &tollgateClient{
-		lim:    limiter.New(rules, limiter.WithMode(limiter.Enforce)),
-		policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Budget: backoff.NewTokenQuota(backoff.TokenQuotaConfig{})},
+		lim:    lim,
+		policy: &backoff.Policy{MaxAttempts: maxAttempts, Budget: backoff.NewTokenQuota(backoff.TokenQuotaConfig{})},
 		rng:    env.Rand,
 	}
 }

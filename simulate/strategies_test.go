@@ -64,7 +64,7 @@ func TestLegacySpec(t *testing.T) {
 // The adaptive limiter follows §1.7: disabled until the first throttle; then fill rate
 // 0.7 × measured rate (min 0.5/s), capacity max(rate, 1); CUBIC growth after.
 func TestCubicLimiter(t *testing.T) {
-	l := newCubicLimiter()
+	l := NewCubicLimiter(Epoch)
 	t0 := Epoch
 	// 10 completed attempts per 0.5 s bucket for 5 s: measured rate converges to 20/s.
 	for i := 0; i < 100; i++ {
@@ -107,7 +107,6 @@ func TestCubicLimiter(t *testing.T) {
 	if want := (1 - left) / l.FillRate(); ok || math.Abs(wait.Seconds()-want) > 1e-6 {
 		t.Errorf("acquire on an empty bucket: ok %v wait %v, want wait %vs", ok, wait, want)
 	}
-	l.sleepers = 0
 	// CUBIC: at lastThrottle + timeWindow the rate is back to lastMaxRate.
 	k := l.timeWindow
 	l.Update(th.Add(time.Duration(k*float64(time.Second))), false)
@@ -115,7 +114,7 @@ func TestCubicLimiter(t *testing.T) {
 		t.Errorf("calculated rate at the time window %g, want lastMaxRate %g", l.calculatedRate, l.lastMaxRate)
 	}
 	// The fill rate never goes below 0.5/s.
-	l2 := newCubicLimiter()
+	l2 := NewCubicLimiter(Epoch)
 	l2.Update(t0, true)
 	if l2.FillRate() != 0.5 || l2.capacity != 1 {
 		t.Errorf("fill rate %g capacity %g with no measured rate, want 0.5 and 1", l2.FillRate(), l2.capacity)

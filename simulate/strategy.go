@@ -23,15 +23,32 @@ type Strategy interface {
 	NewClient(env ClientEnv) Client
 }
 
-// ClientEnv is what a strategy knows about the client process it builds.
+// ClientEnv is what a strategy knows about the client process it builds: what a real process
+// knows when it starts. It holds nothing of the server's true limits: a strategy that needs
+// them must say so by being an Oracle.
 type ClientEnv struct {
 	// Name is the client's name in events and reports ("ec2-controller/0").
 	Name string
-	// Rules are the server's quotas, for strategies that run a client-side limiter shaped like
-	// the server (tollgate).
-	Rules limiter.Rules
 	// Rand is the process's seeded random source; every draw the client makes comes from it.
 	Rand *rand.Rand
+	// Created is when the process made its client (the SDK's adaptive mode starts its clocks
+	// then).
+	Created time.Time
+}
+
+// Oracle is a Strategy that is handed the server's true rules — what no real install knows.
+// The engine calls NewOracleClient instead of NewClient, so only a strategy that declares itself
+// an Oracle ever sees them; its name must say so ("tollgate-oracle"), and reports mark it.
+type Oracle interface {
+	Strategy
+	// NewOracleClient returns the state of one client process that knows the server's rules.
+	NewOracleClient(env ClientEnv, server limiter.Rules) Client
+}
+
+// IsOracle reports whether s is handed the server's rules.
+func IsOracle(s Strategy) bool {
+	_, ok := s.(Oracle)
+	return ok
 }
 
 // Client is one simulated client process under a Strategy. Its methods are called from one
@@ -74,10 +91,16 @@ type Call struct {
 
 // Admission is a Client's answer to Admit.
 type Admission struct {
-	Wait    time.Duration // > 0: ask again after Wait
-	Refused bool          // the client refuses the attempt (client-side; the call ends)
-	Reason  string        // why it refused ("deadline", "max-wait", ...)
-	Rule    string        // the limiter rule that decided, if any
+	Wait time.Duration // > 0: ask again after Wait
+	// Shared says that Wait is the client's answer to every attempt it holds back now, not to
+	// this one alone (the SDK's adaptive bucket: every sleeper computes the same wait from the
+	// same tokens). The engine then wakes such attempts together: the ones that wake at the same
+	// instant are asked again in a random order, as goroutines racing for a mutex would be, and
+	// when one of them is told to wait again the others are told the same without being asked.
+	Shared  bool
+	Refused bool   // the client refuses the attempt (client-side; the call ends)
+	Reason  string // why it refused ("deadline", "max-wait", ...)
+	Rule    string // the limiter rule that decided, if any
 }
 
 // Decision is a Client's answer to Finish.
@@ -99,13 +122,14 @@ type Decision struct {
 
 // StrategyNames lists the built-in strategies in report order.
 func StrategyNames() []string {
-	return []string{"tollgate", "sdk-standard", "sdk-adaptive", "sdk-legacy", "no-jitter", "no-retry"}
+	return []string{"tollgate", "sdk-standard", "sdk-adaptive", "sdk-legacy", "no-jitter", "no-retry", "tollgate-oracle"}
 }
 
 // StrategyOptions tune the built-in strategies.
 type StrategyOptions struct {
-	// Rules, if not nil, are the tollgate limiter's rules (e.g. fitted from a trace); nil means
-	// the server's rules.
+	// Rules, if not nil, are the tollgate strategy's limiter rules, as a user's rules file would
+	// give them (e.g. fitted from a trace with `tollgate fit`); nil means limiter.DefaultRules(),
+	// the one-line install. tollgate-oracle ignores them: it is handed the server's rules.
 	Rules limiter.Rules
 	// MaxAttempts overrides the maximum attempts per call (0: each strategy's default, 3).
 	MaxAttempts int
@@ -116,6 +140,8 @@ func NewStrategy(name string, opts StrategyOptions) (Strategy, error) {
 	switch name {
 	case "tollgate":
 		return &Tollgate{Rules: opts.Rules, MaxAttempts: opts.MaxAttempts}, nil
+	case "tollgate-oracle":
+		return &TollgateOracle{MaxAttempts: opts.MaxAttempts}, nil
 	case "sdk-standard":
 		return &SDKStandard{MaxAttempts: opts.MaxAttempts}, nil
 	case "sdk-adaptive":

@@ -64,8 +64,10 @@ func addLine(p *plot.Plot, i int, label string, xys plotter.XYs, dashed bool) er
 
 // Comparison draws a comparison's figures into dir: goodput.{svg,png} (successes per second
 // over time), throttles.{svg,png} (throttled attempts per second over time) and
-// latency-cdf.{svg,png} (the CDF of successful calls' latency, log scale). It returns the
-// files written.
+// latency-cdf.{svg,png} (the CDF of successful calls' latency, log scale) and, when the
+// workload calls more than one API, the same per API: goodput-by-api, throttles-by-api and
+// latency-cdf-by-api (one line per strategy and API: the strategy's colour, a dash pattern per
+// API), where a noisy neighbour shows. It returns the files written.
 func Comparison(c *simulate.Comparison, dir string) ([]string, error) {
 	var files []string
 	type series struct {
@@ -117,7 +119,95 @@ func Comparison(c *simulate.Comparison, dir string) ([]string, error) {
 		}
 	}
 	f, err := save(p, dir, "latency-cdf")
+	files = append(files, f...)
+	if err != nil {
+		return files, err
+	}
+	f, err = byAPI(c, dir)
 	return append(files, f...), err
+}
+
+// apiDashes are the dash patterns of the per-API figures' lines, one per API in turn.
+var apiDashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}, {vg.Points(8), vg.Points(2), vg.Points(2), vg.Points(2)}}
+
+// byAPI draws the per-API figures, if any strategy's workload has more than one API.
+func byAPI(c *simulate.Comparison, dir string) ([]string, error) {
+	several := false
+	for i := range c.Strategies {
+		several = several || len(c.Strategies[i].Operations) > 1
+	}
+	if !several {
+		return nil, nil
+	}
+	var files []string
+	for _, fig := range []struct {
+		name, what, y string
+		vals          func(s *simulate.SeriesReport) []uint64
+	}{
+		{"goodput-by-api", "goodput", "successes per second", func(s *simulate.SeriesReport) []uint64 { return s.Successes }},
+		{"throttles-by-api", "throttles", "throttled attempts per second", func(s *simulate.SeriesReport) []uint64 { return s.Throttled }},
+	} {
+		p := newPlot(fmt.Sprintf("%s — %s per API over time", c.Scenario, fig.what), "time (s)", fig.y)
+		for i := range c.Strategies {
+			st := &c.Strategies[i]
+			for j := range st.Operations {
+				op := &st.Operations[j]
+				if op.Series == nil || len(op.Series.Attempts) == 0 {
+					continue
+				}
+				vals := fig.vals(op.Series)
+				perRun := float64(max(c.Runs, 1)) * op.Series.WidthS
+				xys := make(plotter.XYs, len(vals))
+				for b, v := range vals {
+					xys[b] = plotter.XY{X: float64(b) * op.Series.WidthS, Y: float64(v) / perRun}
+				}
+				if err := addStyledLine(p, i, apiDashes[j%len(apiDashes)], st.Strategy+" · "+op.Name, xys); err != nil {
+					return files, err
+				}
+			}
+		}
+		f, err := save(p, dir, fig.name)
+		files = append(files, f...)
+		if err != nil {
+			return files, err
+		}
+	}
+	p := newPlot(c.Scenario+" — latency of successful calls per API", "latency (s, log scale)", "fraction of calls ≤ latency")
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	for i := range c.Strategies {
+		st := &c.Strategies[i]
+		for j := range st.Operations {
+			op := &st.Operations[j]
+			if op.Latency == nil || op.Latency.Count() == 0 {
+				continue
+			}
+			xs, ps := op.Latency.CDF()
+			xys := make(plotter.XYs, 0, len(xs))
+			for k := range xs {
+				xys = append(xys, plotter.XY{X: max(xs[k].Seconds(), 1e-6), Y: ps[k]})
+			}
+			if err := addStyledLine(p, i, apiDashes[j%len(apiDashes)], st.Strategy+" · "+op.Name, xys); err != nil {
+				return files, err
+			}
+		}
+	}
+	f, err := save(p, dir, "latency-cdf-by-api")
+	return append(files, f...), err
+}
+
+// addStyledLine adds a line in the i-th color with the given dashes and a legend entry.
+func addStyledLine(p *plot.Plot, i int, dashes []vg.Length, label string, xys plotter.XYs) error {
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return fmt.Errorf("plot: %s: %w", label, err)
+	}
+	l.Color = palette[i%len(palette)]
+	l.Width = vg.Points(1.5)
+	l.Dashes = dashes
+	p.Add(l)
+	p.Legend.Add(label, l)
+	return nil
 }
 
 // Brooker draws the Brooker figures into dir: brooker-calls.{svg,png} (mean writes against

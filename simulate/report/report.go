@@ -40,11 +40,14 @@ func WriteJSON(w io.Writer, c *simulate.Comparison) error {
 	return err
 }
 
-// columns are the table's columns: a header and how to print a summary's value.
-var columns = []struct {
+// column is a table column: a header and how to print a summary's value.
+type column struct {
 	head string
 	val  func(s *simulate.Summary) string
-}{
+}
+
+// columns are the strategy table's columns.
+var columns = []column{
 	{"requests", func(s *simulate.Summary) string { return u(s.Requests) }},
 	{"attempts", func(s *simulate.Summary) string { return u(s.Attempts) }},
 	{"successes", func(s *simulate.Summary) string { return u(s.Successes) }},
@@ -59,6 +62,24 @@ var columns = []struct {
 	{"max", func(s *simulate.Summary) string { return dur(s.LatencyMaxMs) }},
 	{"done at", func(s *simulate.Summary) string { return f(s.CompletionS, 1) + "s" }},
 }
+
+// apiColumns are the per-API table's columns: the strategy table's, with the capacity of the
+// API's buckets per second beside its share.
+var apiColumns = func() []column {
+	var out []column
+	for _, c := range columns {
+		if c.head == "capacity" {
+			out = append(out, column{"cap./s", func(s *simulate.Summary) string {
+				if s.CapacityPerS == 0 {
+					return "-"
+				}
+				return f(s.CapacityPerS, 1)
+			}})
+		}
+		out = append(out, c)
+	}
+	return out
+}()
 
 func u(n uint64) string { return strconv.FormatUint(n, 10) }
 
@@ -119,8 +140,42 @@ func WriteTable(w io.Writer, c *simulate.Comparison) error {
 		return err
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "per API (every group):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "strategy\tAPI\t")
+	for _, col := range apiColumns {
+		fmt.Fprint(tw, col.head, "\t")
+	}
+	fmt.Fprintln(tw)
+	apiRow := func(strategy, api string, s *simulate.Summary) {
+		fmt.Fprint(tw, strategy, "\t", api, "\t")
+		for _, col := range apiColumns {
+			fmt.Fprint(tw, col.val(s), "\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	for i := range c.Strategies {
+		st := &c.Strategies[i]
+		for j := range st.Operations {
+			op := &st.Operations[j]
+			name := ""
+			if j == 0 {
+				name = st.Strategy
+			}
+			apiRow(name, op.Name, &op.Summary)
+			if op.Alone != nil {
+				apiRow("", op.Name+" (alone)", op.Alone)
+			}
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "throttled: attempts the server refused; give-ups: calls that never succeeded; ampl.: attempts per call;")
-	fmt.Fprintln(w, "capacity: goodput as a share of what the server's buckets could serve; p50..max: latency of successful calls.")
+	fmt.Fprintln(w, "capacity: goodput as a share of what the server's buckets could serve (cap./s: what they could serve per second,")
+	fmt.Fprintln(w, "S3 partition splits and capacity changes included; APIs without a server limit are left out);")
+	fmt.Fprintln(w, "p50..max: latency of successful calls; (alone): the API run on its own, nothing else calling.")
 	return nil
 }
 
@@ -154,6 +209,34 @@ func WriteMarkdown(w io.Writer, c *simulate.Comparison) error {
 		if multi {
 			for j := range st.Groups {
 				row("↳ "+st.Groups[j].Group, &st.Groups[j].Summary)
+			}
+		}
+	}
+	b.WriteString("\nPer API (every group):\n\n| strategy | API |")
+	sep = "|---|---|"
+	for _, col := range apiColumns {
+		b.WriteString(" " + col.head + " |")
+		sep += "---:|"
+	}
+	b.WriteString("\n" + sep + "\n")
+	apiRow := func(strategy, api string, s *simulate.Summary) {
+		b.WriteString("| " + strategy + " | " + api + " |")
+		for _, col := range apiColumns {
+			b.WriteString(" " + col.val(s) + " |")
+		}
+		b.WriteString("\n")
+	}
+	for i := range c.Strategies {
+		st := &c.Strategies[i]
+		for j := range st.Operations {
+			op := &st.Operations[j]
+			name := ""
+			if j == 0 {
+				name = "**" + st.Strategy + "**"
+			}
+			apiRow(name, op.Name, &op.Summary)
+			if op.Alone != nil {
+				apiRow("", op.Name+" (alone)", op.Alone)
 			}
 		}
 	}

@@ -74,10 +74,11 @@ type Decider interface {
 // decisions in time order (earlier times are treated as the latest seen) and is not safe for
 // concurrent use.
 type CapacityModel struct {
-	base   Decider
-	origin time.Time
-	apis   []*capacityAPI // one per distinct (service, operation) in the schedule
-	live   map[capacityKey]*capacityBucket
+	base    Decider
+	origin  time.Time
+	apis    []*capacityAPI
+	live    map[capacityKey]*capacityBucket // by request: nil when the schedule does not cover it
+	buckets map[capacityBucketKey]*capacityBucket
 }
 
 type capacityAPI struct {
@@ -86,6 +87,13 @@ type capacityAPI struct {
 }
 
 type capacityKey struct{ service, operation, region string }
+
+// capacityBucketKey identifies a schedule bucket: one per API entry of the schedule and Region
+// (an entry without an operation is one bucket shared by every operation of its service).
+type capacityBucketKey struct {
+	api    int
+	region string
+}
 
 type capacityBucket struct {
 	steps  []CapacityStep
@@ -96,36 +104,83 @@ type capacityBucket struct {
 	last   time.Time
 }
 
-// NewCapacityModel returns a model deciding by s where it applies and by base elsewhere.
-func NewCapacityModel(base Decider, s *CapacitySchedule) (*CapacityModel, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	m := &CapacityModel{base: base, live: map[capacityKey]*capacityBucket{}}
+// apis groups the schedule's steps by API entry (service, operation) and Region, each list in
+// order of Start.
+func (s *CapacitySchedule) apis() []*capacityAPI {
 	if s == nil {
-		return m, nil
+		return nil
 	}
-	m.origin = s.Origin
+	var apis []*capacityAPI
 	for _, st := range s.Steps {
 		var api *capacityAPI
-		for _, a := range m.apis {
+		for _, a := range apis {
 			if strings.EqualFold(a.service, st.Service) && a.operation == st.Operation {
 				api = a
 			}
 		}
 		if api == nil {
 			api = &capacityAPI{service: st.Service, operation: st.Operation, regions: map[string][]CapacityStep{}}
-			m.apis = append(m.apis, api)
+			apis = append(apis, api)
 		}
 		api.regions[st.Region] = append(api.regions[st.Region], st)
 	}
-	for _, a := range m.apis {
+	for _, a := range apis {
 		for _, steps := range a.regions {
 			slices.SortStableFunc(steps, func(x, y CapacityStep) int { return int(x.Start - y.Start) })
 		}
 	}
+	return apis
+}
+
+// lookup returns the index of the first API entry covering a request to service/operation in
+// region and its steps for that Region (in order of Start), or -1.
+func lookup(apis []*capacityAPI, service, operation, region string) (int, []CapacityStep) {
+	for i, a := range apis {
+		if !strings.EqualFold(a.service, service) || (a.operation != "" && a.operation != operation) {
+			continue
+		}
+		if s, ok := a.regions[region]; ok {
+			return i, s
+		}
+		if s, ok := a.regions[""]; ok {
+			return i, s
+		}
+	}
+	return -1, nil
+}
+
+// Bucket returns the steps that decide a request to service/operation in region (in order of
+// Start; nil when the schedule does not cover it) and a name for the bucket they shape: requests
+// with the same name share one bucket.
+func (s *CapacitySchedule) Bucket(service, operation, region string) (name string, steps []CapacityStep) {
+	apis := s.apis()
+	i, steps := lookup(apis, service, operation, region)
+	if i < 0 {
+		return "", nil
+	}
+	op := apis[i].operation
+	if op == "" {
+		op = "*"
+	}
+	return fmt.Sprintf("capacity:%s/%s@%s", strings.ToLower(apis[i].service), op, region), steps
+}
+
+// NewCapacityModel returns a model deciding by s where it applies and by base elsewhere.
+func NewCapacityModel(base Decider, s *CapacitySchedule) (*CapacityModel, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	m := &CapacityModel{base: base, live: map[capacityKey]*capacityBucket{}, buckets: map[capacityBucketKey]*capacityBucket{}}
+	if s == nil {
+		return m, nil
+	}
+	m.origin = s.Origin
+	m.apis = s.apis()
 	return m, nil
 }
+
+// Base returns the Decider for the requests the schedule does not cover.
+func (m *CapacityModel) Base() Decider { return m.base }
 
 // SetOrigin sets the instant step offsets count from.
 func (m *CapacityModel) SetOrigin(t time.Time) { m.origin = t }
@@ -180,23 +235,13 @@ func (m *CapacityModel) bucket(r Request) *capacityBucket {
 	if b, ok := m.live[k]; ok {
 		return b
 	}
-	var steps []CapacityStep
-	for _, a := range m.apis {
-		if !strings.EqualFold(a.service, r.Service) || (a.operation != "" && a.operation != r.Operation) {
-			continue
-		}
-		if s, ok := a.regions[r.Region]; ok {
-			steps = s
-		} else if s, ok := a.regions[""]; ok {
-			steps = s
-		}
-		if steps != nil {
-			break
-		}
-	}
 	var b *capacityBucket
-	if steps != nil {
-		b = &capacityBucket{steps: steps}
+	if i, steps := lookup(m.apis, r.Service, r.Operation, r.Region); i >= 0 {
+		bk := capacityBucketKey{i, r.Region}
+		if b = m.buckets[bk]; b == nil {
+			b = &capacityBucket{steps: steps}
+			m.buckets[capacityBucketKey{i, strings.Clone(r.Region)}] = b
+		}
 	}
 	m.live[capacityKey{strings.Clone(r.Service), strings.Clone(r.Operation), strings.Clone(r.Region)}] = b
 	return b

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,6 +115,42 @@ func (s *FaultSchedule) At(now time.Time, service, operation, region string) Fau
 		}
 	}
 	return NoFault
+}
+
+// Interval is a span of offsets [From, To) from a schedule's origin.
+type Interval struct{ From, To time.Duration }
+
+// Covered returns the spans of [from, to) in which a window covers requests to
+// service/operation in region, in order and without overlaps.
+func (s *FaultSchedule) Covered(service, operation, region string, from, to time.Duration) []Interval {
+	if s == nil {
+		return nil
+	}
+	var out []Interval
+	for i := range s.Windows {
+		w := &s.Windows[i]
+		if !w.matches(service, operation, region) {
+			continue
+		}
+		for start := w.Start; start < to; start += w.Every {
+			if a, b := max(start, from), min(start+w.Duration, to); a < b {
+				out = append(out, Interval{a, b})
+			}
+			if w.Every <= 0 {
+				break
+			}
+		}
+	}
+	slices.SortFunc(out, func(x, y Interval) int { return cmp.Compare(x.From, y.From) })
+	merged := out[:0]
+	for _, iv := range out {
+		if n := len(merged); n > 0 && iv.From <= merged[n-1].To {
+			merged[n-1].To = max(merged[n-1].To, iv.To)
+			continue
+		}
+		merged = append(merged, iv)
+	}
+	return merged
 }
 
 func (w *FaultWindow) covers(t time.Duration) bool {

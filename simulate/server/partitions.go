@@ -49,6 +49,7 @@ type Partitions struct {
 	buckets                map[bucketID]*bucketPartitions
 	presplit               map[string][]string // bucket → prefixes with their own partition from the start
 	splits                 int
+	log                    []Split
 	// the bucket of the latest request, for the next one (requests mostly go to one bucket)
 	last *bucketPartitions
 }
@@ -99,6 +100,17 @@ func (p *Partitions) Presplit(bucket, prefix string) {
 // Splits returns how many partition splits have happened.
 func (p *Partitions) Splits() int { return p.splits }
 
+// Split is a partition split that happened: Prefix of Bucket (in Region) got its own partition
+// at At.
+type Split struct {
+	Region, Bucket, Prefix string
+	At                     time.Time
+}
+
+// SplitLog returns the splits that have happened, in order. A split takes effect at its
+// scheduled time; the model applies it at the bucket's first request from then on.
+func (p *Partitions) SplitLog() []Split { return p.log }
+
 // HasPartition reports whether prefix has been split off into its own partition of bucket.
 func (p *Partitions) HasPartition(region, bucket, prefix string) bool {
 	bp := p.buckets[bucketID{region, bucket}]
@@ -127,6 +139,7 @@ func (p *Partitions) Admit(now time.Time, r Request) (bool, string) {
 	if !bp.splitAt.IsZero() && !now.Before(bp.splitAt) {
 		bp.split[bp.splitting] = struct{}{}
 		p.splits++
+		p.log = append(p.log, Split{Region: bp.id.region, Bucket: bp.id.bucket, Prefix: bp.splitting, At: bp.splitAt})
 		*bp = bucketPartitions{id: bp.id, split: bp.split}
 	}
 	partition := ""
