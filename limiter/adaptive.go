@@ -44,6 +44,11 @@ const (
 	// leave capacity unused until growth finds it; the next throttle measures over a longer
 	// window.
 	firstPlateau = 1.25
+	// minOvershoot is the share of throttled calls (since the first throttle) that makes a
+	// bucket never cut before take its first cut: below it, the throttles are network jitter
+	// around a rate that is the server's own (a few in ten thousand at 5,500 GET/s), and
+	// cutting would only lose goodput. An overshoot by another process is tens of percent.
+	minOvershoot = 0.01
 	// minRate is the lowest rate a cut goes to: one call a minute.
 	minRate = 1.0 / 60
 	// maxPause caps a Retry-After hint's pause.
@@ -130,13 +135,17 @@ func (b *bucket) throttled(t int64, r *crule, pause int64) rateChange {
 		// rate arrive early now and then — cuts nothing.) Our bucket empties, as AWS's did.
 		// The rate it was sending at until now is kept (in plateau) for a quick cut.
 		sent := rate
-		if calls := int(b.succ) + int(b.thr) - 1; calls > 0 { // (this throttle is counted)
+		if calls := int(b.succ) + int(b.thr) - 1; calls > 0 && b.tokens >= r.costF { // (this throttle is counted)
+			// Not demand-limited (a limited bucket sends at its rate): what it sent lately.
 			sent = min(rate, float64(calls)/max(seconds(t-b.winAt), minSpan))
 		}
 		b.flags |= flagArmed
 		b.winAt, b.succ, b.thr, b.cutAgo = t, 0, 1, 0
 		b.plateau = float32(sent)
 		b.tokens = min(b.tokens, 0)
+	case b.flags&flagCut == 0 && float64(b.thr) < minOvershoot*float64(int(b.succ)+int(b.thr)):
+		// Armed, but a few throttles among many successes since the first: jitter at the
+		// server's own rate, not an overshoot. Nothing to cut.
 	case b.flags&(flagArmed|flagQuick) == flagArmed && !b.reacted(t, rate):
 		// A second throttle inside the reaction window: an overshoot, not jitter. Cut at
 		// once by maxCutFactor from the rate the bucket was sending at, recovering to it in

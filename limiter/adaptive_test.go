@@ -540,3 +540,23 @@ func TestSecondThrottleCutsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// Throttles that are a tiny share of a bucket's calls, at the server's own rate (network jitter
+// compresses arrivals now and then), cut nothing: an overshoot by other processes throttles tens
+// of percent.
+func TestJitterAtTheServersRateCutsNothing(t *testing.T) {
+	l := New(DefaultRules())
+	k := Key{Region: "us-east-1", Service: "S3", Operation: "GetObject", Resource: "lake", Prefix: "p/"}
+	now := t0
+	for i := range 5 {
+		l.Throttled(now, k) // one throttle every 2 s among 5,000 calls a second
+		for range 10_000 {
+			now = now.Add(200 * time.Microsecond)
+			l.Reserve(now, k, 1, time.Time{})
+			l.Succeeded(now, k)
+		}
+		if r, _, learned, _ := l.Rate(now, k); learned || r != 5500 {
+			t.Fatalf("after %d jitter throttles: rate %v, want the rule's 5500", i+1, r)
+		}
+	}
+}

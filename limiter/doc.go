@@ -55,9 +55,11 @@
 //   - The first throttle says AWS's bucket is empty: ours empties too, and a measurement starts.
 //     From then on, what gets through is this process's share of the server's capacity while
 //     the server refuses: the successes and throttles counted per bucket are the online form of
-//     `tollgate fit`. A lone throttle cuts nothing (network jitter can make a client that sends
-//     exactly at the server's rate arrive early now and then); a second one inside the reaction
-//     window cuts the rate at once by 20% of what it was sending.
+//     `tollgate fit`. A lone throttle cuts nothing, nor do throttles that stay under 1% of the
+//     calls since the first (network jitter makes a client that sends exactly at the server's
+//     rate arrive early now and then; an overshoot by other processes throttles tens of
+//     percent); a second one inside the reaction window cuts the rate at once by 20% of what it
+//     was sending (its rate, when calls were waiting for it).
 //   - A throttle after the reaction window cuts straight to the measured share — the rate sent
 //     times the fraction admitted, (successes+1)/(calls+1), over the window since the first
 //     throttle or the last cut (its last 10 s at most) — and by at least 20%. One cut per
