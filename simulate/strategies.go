@@ -163,12 +163,12 @@ func (s *SDKStandard) NewClient(env ClientEnv) Client {
 // Tollgate is tollgate's own strategy as a real install runs it in each process: the one-line
 // install of the README (middleware.New with limiter.New(limiter.DefaultRules())) — the
 // limiter built by the same constructor, with the same rules, so whatever that install does
-// (static published quotas today, learned rates when the limiter learns them) this strategy
-// does — and the middleware's default retry policy (full jitter, throttle-aware bases,
-// 3 attempts, the token-quota retry budget). Every attempt, retries included, takes its token
-// from its API's bucket first, waiting when the bucket says so and refusing on the client side
-// when the wait would pass the call's deadline. Throttles and successes are fed back to the
-// limiter.
+// (published quotas as ceilings, rates learned from AWS's answers) this strategy does — and the
+// middleware's default retry policy (full jitter, throttle-aware bases, 3 attempts, the
+// token-quota retry budget). Every attempt, retries included, takes its token from its API's
+// bucket first, waiting when the bucket says so (and confirming its reservation after the
+// wait, as the middleware does) and refusing on the client side when the wait would pass the
+// call's deadline. Throttles and successes are fed back to the limiter.
 //
 // It knows only what a real install knows: the published quotas (or the rules file a user
 // gives it, Rules), never the server's true limits. TollgateOracle is the same client handed
