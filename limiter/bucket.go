@@ -161,7 +161,7 @@ type counters struct {
 	refused     uint64 // refused (Allow false or a RefusedError)
 	wouldWait   uint64 // shadow mode: would have waited
 	wouldRefuse uint64 // shadow mode: would have been refused
-	overflowed  uint64 // decided by a rule's overflow bucket (MaxKeys reached)
+	overflowed  uint64 // decided by a rule's overflow lanes (MaxKeys reached)
 	evicted     uint64 // idle buckets evicted (shard counters only)
 	cuts        uint64 // adaptive rate cuts
 	growths     uint64 // adaptive rate growth steps (see RateChange)

@@ -110,7 +110,7 @@ const (
 	identMask = 1<<identBits - 1
 	// maxRoutes caps the distinct (service, operation, region) triples a limiter remembers.
 	// Beyond it (only reachable with made-up names), calls are charged to their rules'
-	// overflow buckets.
+	// overflow lanes.
 	maxRoutes = 1 << 16
 )
 
@@ -204,7 +204,7 @@ func (l *Limiter) scopeFor(i int, service, operation, region string) *scope {
 	return sc
 }
 
-// overflowRoute returns a route that charges the rules' overflow buckets. Caller holds routesMu.
+// overflowRoute returns a route that charges the rules' overflow lanes. Caller holds routesMu.
 func (l *Limiter) overflowRoute(ci, ui int) *route {
 	k := [2]int{ci, ui}
 	if r := l.overflowRoutes[k]; r != nil {
