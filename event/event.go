@@ -45,8 +45,10 @@ const (
 	// LimiterTokens: a bucket's level. Value is the tokens available, Capacity the burst, Rule the
 	// rule.
 	LimiterTokens
-	// RateChanged: an adaptive rate changed. Value is the new rate (tokens/s), Capacity the burst,
-	// Rule the rule or strategy.
+	// RateChanged: an adaptive rate changed. Value is the new rate (tokens/s; +Inf: unlimited),
+	// Capacity the burst at that rate, Rule the rule (limiter.LearnedRule for a call no rule
+	// covers) or strategy, Reason "cut" (AWS throttled the key) or "growth" (the rate grew by a
+	// step of about 6% while calls waited for it).
 	RateChanged
 	// BudgetLevel: a retry budget's level after a decision. Value is the tokens available,
 	// Capacity the capacity, Budget the budget's name.

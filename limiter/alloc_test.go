@@ -30,13 +30,25 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		},
 		"Tokens":    func() { l.Tokens(now, s3) },
 		"Succeeded": func() { l.Succeeded(now, ec2) },
+		"Throttled": func() {
+			now = now.Add(time.Millisecond)
+			l.Feedback(now, s3, Feedback{Throttled: true, RetryAfter: time.Millisecond})
+		},
+		"Rate": func() { l.Rate(now, s3) },
+		"Confirm": func() {
+			now = now.Add(time.Millisecond)
+			r, err := l.Reserve(now, run, 1, time.Time{})
+			if err == nil {
+				r.Confirm(now.Add(r.Delay()), time.Time{})
+			}
+		},
 	}
 	for name, f := range cases {
 		if n := testing.AllocsPerRun(1000, f); n != 0 {
 			t.Errorf("%s: %v allocations per call", name, n)
 		}
 	}
-	buf := make([]RuleStats, 0, len(l.Rules()))
+	buf := make([]RuleStats, 0, len(l.Rules())+1) // the rules and the learned rule
 	if n := testing.AllocsPerRun(100, func() { buf = l.AppendRuleStats(buf[:0]) }); n != 0 {
 		t.Errorf("AppendRuleStats: %v allocations", n)
 	}

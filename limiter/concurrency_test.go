@@ -183,3 +183,44 @@ func TestConcurrentPartitionsWithEviction(t *testing.T) {
 		t.Errorf("Keys() = %d > MaxKeys", l.Keys())
 	}
 }
+
+// TestConcurrentFeedbackNeverOverAdmits runs admissions and feedback (throttles, successes,
+// Retry-After hints) on one key from many goroutines with clocks out of order: a learned rate
+// only ever lowers the rule's, so whatever the interleaving the key admits at most
+// burst + rate·T, and the race detector sees every access under the bucket's lock.
+func TestConcurrentFeedbackNeverOverAdmits(t *testing.T) {
+	const (
+		workers = 6
+		steps   = 3000
+		step    = time.Millisecond
+	)
+	l := New(DefaultRules())
+	k := Key{Region: "us-east-1", Service: "EC2", Operation: "DescribeInstances"} // 100 / 20 per s
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for s := range steps {
+				now := at(time.Duration(s)*step + time.Duration(w)*41*time.Microsecond)
+				switch {
+				case w%3 == 0:
+					if ok, _ := l.Allow(now, k, 1); ok {
+						admitted.Add(1)
+					}
+				case w%3 == 1:
+					r, err := l.Reserve(now, k, 1, now) // admitted now or refused
+					if err == nil && r.Delay() == 0 {
+						admitted.Add(1)
+					}
+				default:
+					l.Feedback(now, k, Feedback{Throttled: s%7 == 0, RetryAfter: time.Duration(s%3) * time.Millisecond})
+				}
+			}
+		})
+	}
+	wg.Wait()
+	T := (time.Duration(steps-1)*step + time.Duration(workers-1)*41*time.Microsecond).Seconds()
+	if got, limit := float64(admitted.Load()), 100+20*T; got > limit {
+		t.Errorf("admitted %v, more than %v", got, limit)
+	}
+}

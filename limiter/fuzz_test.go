@@ -40,11 +40,25 @@ func FuzzParseRules(f *testing.F) {
 			r := rs[0]
 			k := Key{Region: "us-east-1", Service: r.Service, Operation: "Op", Resource: "res", Prefix: "p/"}
 			l.Allow(time.Unix(0, 0), k, 2)
-			if _, err := l.Reserve(time.Unix(1, 0), k, 1, time.Time{}); err != nil {
+			// Feedback (adaptive rules learn; NonAdaptive ones only count), then a reservation
+			// confirmed after a cut.
+			for i := range 4 {
+				l.Feedback(time.Unix(int64(i), 0), k, Feedback{Throttled: i%2 == 0, RetryAfter: time.Duration(i) * time.Second})
+			}
+			res, err := l.Reserve(time.Unix(5, 0), k, 1, time.Time{})
+			if err != nil {
 				var re *RefusedError
 				if !errors.As(err, &re) {
 					t.Fatalf("Reserve error %T: %v", err, err)
 				}
+			} else if _, err := res.Confirm(time.Unix(6, 0), time.Unix(60, 0)); err != nil {
+				var re *RefusedError
+				if !errors.As(err, &re) {
+					t.Fatalf("Confirm error %T: %v", err, err)
+				}
+			}
+			if rate, _, _, ok := l.Rate(time.Unix(7, 0), k); ok && !(rate > 0) {
+				t.Fatalf("rate %v after feedback", rate)
 			}
 		}
 	})

@@ -207,8 +207,9 @@ func TestTimeGoingBackwardsGivesNoExtraTokens(t *testing.T) {
 	}
 }
 
-func TestNoRuleAdmitsEverything(t *testing.T) {
-	l := New(oneRule(1, 1))
+// A static limiter (a server's) does not limit calls no rule covers.
+func TestNoRuleAdmitsEverythingWhenStatic(t *testing.T) {
+	l := New(oneRule(1, 1), WithAdaptive(false))
 	k := Key{Service: "Other", Operation: "Op"}
 	for range 10 {
 		if ok, rule := l.Allow(t0, k, 1); !ok || rule != "" {

@@ -14,7 +14,7 @@ import (
 )
 
 // ruleFields are the keys a rule mapping may have, in documentation order.
-var ruleFields = []string{"name", "service", "operation", "region", "rate", "burst", "cost", "partition", "scope", "charge", "source"}
+var ruleFields = []string{"name", "service", "operation", "region", "rate", "burst", "cost", "partition", "scope", "charge", "adaptive", "source"}
 
 // LoadRules reads and validates a rules file (YAML or JSON; see the package documentation for
 // the format). Errors name the file, line, rule and field.
@@ -290,6 +290,13 @@ func (p *parser) rule(i int, n *yaml.Node) *parsedRule {
 				continue
 			}
 			r.Charge = Charge(x)
+		case "adaptive":
+			on, ok := parseBool(v)
+			if !ok {
+				p.add(k.Line, label, field, fmt.Sprintf("must be true or false, not %q", v.Value))
+				continue
+			}
+			r.NonAdaptive = !on
 		}
 	}
 	return it
@@ -302,6 +309,21 @@ func isRuleField(f string) bool {
 		}
 	}
 	return false
+}
+
+// parseBool reads an unquoted YAML/JSON boolean (true, false, in any case; YAML 1.1's yes/no
+// and on/off are refused: they are too easy to write by mistake).
+func parseBool(v *yaml.Node) (value, ok bool) {
+	if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 || v.Tag != "!!bool" {
+		return false, false
+	}
+	switch strings.ToLower(v.Value) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
 }
 
 // isNumber reports whether a scalar node is an unquoted YAML/JSON number.

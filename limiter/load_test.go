@@ -68,6 +68,50 @@ func TestParseRulesYAML(t *testing.T) {
 	}
 }
 
+// adaptive: false opts a rule out of adaptive rates; the default (and adaptive: true) is in.
+func TestParseRulesAdaptive(t *testing.T) {
+	rs := mustParse(t, `
+rules:
+  - name: fixed
+    service: EC2
+    operation: DescribeInstances
+    rate: 20
+    burst: 100
+    adaptive: false
+  - name: learned
+    service: EC2
+    operation: DescribeVolumes
+    rate: 20
+    burst: 100
+    adaptive: true
+  - name: default
+    service: EC2
+    operation: DescribeImages
+    rate: 20
+    burst: 100
+`)
+	if !rs[0].NonAdaptive || rs[1].NonAdaptive || rs[2].NonAdaptive {
+		t.Errorf("NonAdaptive = %v %v %v, want true false false", rs[0].NonAdaptive, rs[1].NonAdaptive, rs[2].NonAdaptive)
+	}
+	js, err := ParseRules("r.json", []byte(`[{"service": "EC2", "operation": "DescribeInstances", "rate": 20, "burst": 100, "adaptive": false}]`))
+	if err != nil || !js[0].NonAdaptive {
+		t.Errorf("JSON adaptive false: %+v %v", js, err)
+	}
+	l := New(rs)
+	for _, op := range []string{"DescribeInstances", "DescribeVolumes", "DescribeImages"} {
+		k := Key{Region: "us-east-1", Service: "EC2", Operation: op}
+		l.Throttled(t0, k)
+		for i := range 10 {
+			l.Succeeded(at(time.Duration(i)*100*time.Millisecond), k)
+		}
+		l.Throttled(at(time.Second), k)
+		_, _, learned, _ := l.Rate(at(time.Second), k)
+		if want := op != "DescribeInstances"; learned != want {
+			t.Errorf("%s: learned %v, want %v", op, learned, want)
+		}
+	}
+}
+
 func TestParseRulesJSON(t *testing.T) {
 	doc := `{
   "rules": [
@@ -126,7 +170,13 @@ func TestParseRulesErrors(t *testing.T) {
 		{"duplicate names", rule("    rate: 2\n    burst: 5\n  - name: r1\n    service: S3\n    rate: 1\n    burst: 1\n"),
 			`limiter: f.yaml:6: rule "r1": field "name": duplicate rule name (first used at line 2)`},
 		{"unknown field", rule("    rate: 2\n    brust: 5\n    burst: 5\n"),
-			`limiter: f.yaml:5: rule "r1": field "brust": unknown field (known fields: name, service, operation, region, rate, burst, cost, partition, scope, charge, source)`},
+			`limiter: f.yaml:5: rule "r1": field "brust": unknown field (known fields: name, service, operation, region, rate, burst, cost, partition, scope, charge, adaptive, source)`},
+		{"adaptive not a boolean", rule("    rate: 2\n    burst: 5\n    adaptive: maybe\n"),
+			`limiter: f.yaml:6: rule "r1": field "adaptive": must be true or false, not "maybe"`},
+		{"adaptive as YAML 1.1 no", rule("    rate: 2\n    burst: 5\n    adaptive: no\n"),
+			`limiter: f.yaml:6: rule "r1": field "adaptive": must be true or false, not "no"`},
+		{"adaptive quoted", rule("    rate: 2\n    burst: 5\n    adaptive: \"false\"\n"),
+			`limiter: f.yaml:6: rule "r1": field "adaptive": must be true or false, not "false"`},
 		{"field given twice", rule("    rate: 2\n    burst: 5\n    rate: 3\n"),
 			`limiter: f.yaml:6: rule "r1": field "rate": given twice`},
 		{"missing service", "rules:\n  - name: r1\n    rate: 2\n    burst: 5\n",

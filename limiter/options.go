@@ -37,11 +37,16 @@ const DefaultIdleTTL = 5 * time.Minute
 // Option configures a Limiter.
 type Option func(*config)
 
+// DefaultMaxKeys is the number of partitioned buckets (one per resource or prefix, and one per
+// learned key) a limiter keeps at most, unless WithMaxKeys says otherwise: about 10 MB.
+const DefaultMaxKeys = 100_000
+
 type config struct {
-	mode    Mode
-	maxWait time.Duration
-	idleTTL time.Duration
-	maxKeys int
+	mode     Mode
+	maxWait  time.Duration
+	idleTTL  time.Duration
+	maxKeys  int
+	adaptive bool
 }
 
 // WithMode sets the mode (default Enforce).
@@ -62,8 +67,26 @@ func WithIdleTTL(d time.Duration) Option {
 	}
 }
 
-// WithMaxKeys caps the number of live partitioned buckets (one per resource or prefix). When the
-// cap is reached and no bucket can be evicted, a new key is charged to its rule's overflow
-// bucket: one bucket per rule, of the rule's rate and burst, shared by every key that found no
-// room, and counted (RuleStats.Overflowed). Zero or negative means no cap.
-func WithMaxKeys(n int) Option { return func(c *config) { c.maxKeys = max(n, 0) } }
+// WithMaxKeys caps the number of live partitioned buckets (one per resource or prefix, and the
+// learned buckets). When the cap is reached, full buckets that learned nothing are evicted at
+// once (a new bucket would be the same); when none can be, a new key is charged to one of its
+// rule's overflow lanes (64 buckets of the rule's shape per rule, a key's lane picked by its
+// hash), and counted (RuleStats.Overflowed). Zero means DefaultMaxKeys; negative means no cap.
+func WithMaxKeys(n int) Option {
+	return func(c *config) {
+		switch {
+		case n == 0:
+			c.maxKeys = DefaultMaxKeys
+		case n < 0:
+			c.maxKeys = 0
+		default:
+			c.maxKeys = n
+		}
+	}
+}
+
+// WithAdaptive turns adaptive rates on (the default) or off. Off, the limiter is static, as a
+// server is: every bucket keeps its rule's rate and burst whatever the feedback (which is only
+// counted), and calls no rule covers are not limited. The simulator's and the emulator's server
+// models use WithAdaptive(false); clients should not.
+func WithAdaptive(on bool) Option { return func(c *config) { c.adaptive = on } }

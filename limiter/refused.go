@@ -42,17 +42,26 @@ type RefusedError struct {
 	Variant string
 	Wait    time.Duration // how long the call would have had to wait (0 for exceeds-burst)
 	Reason  RefusalReason
+	// Rate is the refill rate (tokens per second) of the refusing bucket when it is the calls
+	// bucket, and Learned whether that rate was learned from throttles (below the rule's Rate:
+	// other processes spend the same AWS quota) rather than the rule's own.
+	Rate    float64
+	Learned bool
 }
 
 func (e *RefusedError) Error() string {
 	var why string
+	at := ""
+	if e.Learned {
+		at = fmt.Sprintf(" at the learned rate of %.3g/s", e.Rate)
+	}
 	switch e.Reason {
 	case RefusedDeadline:
-		why = fmt.Sprintf("would wait %v, past the deadline", e.Wait)
+		why = fmt.Sprintf("would wait %v%s, past the deadline", e.Wait, at)
 	case RefusedMaxWait:
-		why = fmt.Sprintf("would wait %v, more than the limiter's max wait", e.Wait)
+		why = fmt.Sprintf("would wait %v%s, more than the limiter's max wait", e.Wait, at)
 	case RefusedFailFast:
-		why = fmt.Sprintf("would wait %v and the limiter is in fail-fast mode", e.Wait)
+		why = fmt.Sprintf("would wait %v%s and the limiter is in fail-fast mode", e.Wait, at)
 	case RefusedExceedsBurst:
 		why = "needs more tokens than the bucket holds"
 	default:

@@ -1,27 +1,61 @@
 package limiter
 
 import (
+	"math"
 	"strings"
 	"sync/atomic"
-
-	"golang.org/x/time/rate"
 )
 
 // crule is a rule compiled for the limiter.
 type crule struct {
 	Rule
-	index int
-	name  string // DisplayName
-	cost  int
-	limit rate.Limit
-	// overflow is the rule's overflow bucket: keys that find no room (MaxKeys, or more than
-	// maxRoutes routes) are charged to it.
-	overflow *pinnedBucket
+	index  int
+	pindex int    // index among the partitioned rules (shard counters), for partitioned rules
+	name   string // DisplayName
+	cost   int
+	costF  float64
+	// rate and burst are the bucket's shape as floats (+Inf for the learned rule); rate32 is
+	// rate as a bucket stores it, to tell a bucket at the rule's rate from a learned one.
+	rate, burst float64
+	rate32      float32
+	// adaptive: the rule's buckets learn their rate from feedback (Limiter with adaptive rates,
+	// the rule not NonAdaptive, a calls rule).
+	adaptive bool
+	// learned marks the limiter's learned rule: the buckets of calls no rule covers.
+	learned bool
+	// overflow holds the rule's overflow lanes: keys that find no room (MaxKeys, or more than
+	// maxRoutes routes) are charged to one of them.
+	overflow overflowLanes
 	// pins are the rule's unpartitioned buckets, for stats; guarded by Limiter.routesMu.
 	pins []*pinnedBucket
 
 	throttled atomic.Uint64 // feedback: AWS throttled a call this rule covers
 	succeeded atomic.Uint64 // feedback: a call this rule covers succeeded
+}
+
+// LearnedRule is the rule name of the buckets a limiter with adaptive rates gives calls that no
+// rule covers: one bucket per service, operation, Region, resource and prefix, unlimited until
+// AWS first throttles it, then learned (see the package documentation).
+const LearnedRule = "learned"
+
+// compileRule compiles rule i of a limiter.
+func compileRule(r Rule, i int, adaptive bool) *crule {
+	cr := &crule{Rule: r, index: i, name: r.DisplayName(), cost: r.cost()}
+	cr.costF = float64(cr.cost)
+	cr.rate, cr.burst = r.Rate, float64(r.Burst)
+	cr.rate32 = float32(r.Rate)
+	cr.adaptive = adaptive && !r.NonAdaptive && r.Charge == ChargeCalls
+	return cr
+}
+
+// learnedRule returns the compiled learned rule, at index i.
+func learnedRule(i int) *crule {
+	cr := &crule{
+		Rule:  Rule{Name: LearnedRule, Operation: "*", Partition: PartitionPrefix, Scope: ScopeOperation, Source: "learned from throttles"},
+		index: i, name: LearnedRule, cost: 1, costF: 1, rate: math.Inf(1), burst: math.Inf(1),
+		rate32: float32(math.Inf(1)), adaptive: true, learned: true,
+	}
+	return cr
 }
 
 // scope identifies a family of buckets: one rule, one region and, under ScopeOperation, one
@@ -33,11 +67,27 @@ type scope struct {
 	group  string // lower-cased operation (ScopeOperation) or "" (ScopeShared)
 	seed   uint64 // starts the hash of this scope's partition keys
 	pin    *pinnedBucket
+	// overflow: the scope of calls beyond maxRoutes, charged to the rule's overflow lanes.
+	overflow bool
 }
 
 type scopeKey struct {
 	rule          int
 	region, group string
+}
+
+// scopeOf returns the scope's key for a call of rule cr.
+func scopeOf(cr *crule, service, operation, region string) scopeKey {
+	group := ""
+	switch {
+	case cr.learned:
+		// One rule for every service: the service is part of the group.
+		group = strings.ToLower(service) + " " + strings.ToLower(operation)
+	case cr.Scope == ScopeOperation:
+		name, _ := cr.matches(cr.Service, operation, region)
+		group = strings.ToLower(name)
+	}
+	return scopeKey{rule: cr.index, region: strings.ToLower(region), group: group}
 }
 
 // route is what a (service, operation, region) triple resolves to: the calls rule's scope and
@@ -50,8 +100,7 @@ type route struct {
 	// fast is set when the route has a single unpartitioned calls bucket: Allow's fast path
 	// then needs nothing else from the route.
 	fast     *pinnedBucket
-	fastCost int
-	fastName string
+	fastRule *crule
 }
 
 type routeKey struct{ service, operation, region string }
@@ -61,7 +110,7 @@ const (
 	identMask = 1<<identBits - 1
 	// maxRoutes caps the distinct (service, operation, region) triples a limiter remembers.
 	// Beyond it (only reachable with made-up names), calls are charged to their rules'
-	// overflow buckets.
+	// overflow lanes.
 	maxRoutes = 1 << 16
 )
 
@@ -110,6 +159,9 @@ func (l *Limiter) lookupRoute(service, operation, region string) *route {
 	}
 	ci := l.rules.index(ChargeCalls, service, operation, region)
 	ui := l.rules.index(ChargeUnits, service, operation, region)
+	if ci < 0 && l.learned != nil {
+		ci = l.learned.index
+	}
 	if len(l.routes) >= maxRoutes {
 		return l.overflowRoute(ci, ui)
 	}
@@ -120,35 +172,31 @@ func (l *Limiter) lookupRoute(service, operation, region string) *route {
 		service:   service,
 		operation: operation,
 		region:    region,
-		calls:     l.scopeFor(ci, operation, region),
-		units:     l.scopeFor(ui, operation, region),
+		calls:     l.scopeFor(ci, service, operation, region),
+		units:     l.scopeFor(ui, service, operation, region),
 	}
 	if c := r.calls; c != nil && r.units == nil && c.pin != nil {
-		r.fast, r.fastCost, r.fastName = c.pin, c.rule.cost, c.rule.name
+		r.fast, r.fastRule = c.pin, c.rule
 	}
 	l.routes[k] = r
 	return r
 }
 
 // scopeFor returns the scope of rule i for a call; nil when i < 0. Caller holds routesMu.
-func (l *Limiter) scopeFor(i int, operation, region string) *scope {
+func (l *Limiter) scopeFor(i int, service, operation, region string) *scope {
 	if i < 0 {
 		return nil
 	}
 	cr := l.crules[i]
-	group := ""
-	if cr.Scope == ScopeOperation {
-		name, _ := cr.matches(cr.Service, operation, region)
-		group = strings.ToLower(name)
-	}
-	k := scopeKey{rule: i, region: strings.ToLower(region), group: group}
+	k := scopeOf(cr, service, operation, region)
 	if sc := l.scopes[k]; sc != nil {
 		return sc
 	}
 	sc := &scope{rule: cr, region: k.region, group: k.group}
 	sc.seed = hashString(hashString(mix(uint64(i)+1, hashK0), k.region), k.group)
 	if cr.Partition == PartitionNone {
-		sc.pin = newPinnedBucket(cr)
+		// A full bucket at any time: created at the earliest tick, it has nothing to refill.
+		sc.pin = newPinnedBucket(cr, -maxTicks)
 		l.pinned.Add(1)
 		cr.pins = append(cr.pins, sc.pin)
 	}
@@ -156,7 +204,7 @@ func (l *Limiter) scopeFor(i int, operation, region string) *scope {
 	return sc
 }
 
-// overflowRoute returns a route that charges the rules' overflow buckets. Caller holds routesMu.
+// overflowRoute returns a route that charges the rules' overflow lanes. Caller holds routesMu.
 func (l *Limiter) overflowRoute(ci, ui int) *route {
 	k := [2]int{ci, ui}
 	if r := l.overflowRoutes[k]; r != nil {
@@ -164,10 +212,10 @@ func (l *Limiter) overflowRoute(ci, ui int) *route {
 	}
 	r := &route{uncached: true}
 	if ci >= 0 {
-		r.calls = &scope{rule: l.crules[ci], pin: l.crules[ci].overflow}
+		r.calls = &scope{rule: l.crules[ci], overflow: true}
 	}
 	if ui >= 0 {
-		r.units = &scope{rule: l.crules[ui], pin: l.crules[ui].overflow}
+		r.units = &scope{rule: l.crules[ui], overflow: true}
 	}
 	l.overflowRoutes[k] = r
 	return r

@@ -105,6 +105,11 @@ type Rule struct {
 	Charge Charge
 	// Source cites where the numbers come from (an AWS documentation page, a support case).
 	Source string
+	// NonAdaptive keeps the rule's buckets at its Rate and Burst whatever AWS answers (rules
+	// files: "adaptive: false"). By default a calls rule is a ceiling: an adaptive limiter
+	// lowers a bucket's rate below it when AWS throttles, and lets it climb back (see the
+	// package documentation). Units rules never adapt.
+	NonAdaptive bool
 }
 
 // DisplayName returns the rule's Name or, if empty, the name derived from its fields.

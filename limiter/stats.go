@@ -8,7 +8,7 @@ type RuleStats struct {
 	Service string
 	Charge  Charge
 	// Keys is the number of live buckets of the rule (unpartitioned ones plus partitioned ones
-	// not yet evicted; the overflow bucket is not counted).
+	// not yet evicted; the overflow lanes are not counted).
 	Keys int
 	// Admitted counts calls admitted at once; Delayed calls admitted after a wait (Enforce);
 	// Refused calls refused (Allow returning false, or a *RefusedError).
@@ -16,16 +16,25 @@ type RuleStats struct {
 	// WouldWait and WouldRefuse count, in Shadow mode, calls Enforce would have delayed or
 	// refused.
 	WouldWait, WouldRefuse uint64
-	// Overflowed counts calls decided by the rule's overflow bucket because MaxKeys was reached.
+	// Overflowed counts calls decided by the rule's overflow lanes because MaxKeys was reached.
 	Overflowed uint64
 	// Evicted counts idle buckets evicted.
 	Evicted uint64
-	// Throttled and Succeeded count the feedback calls (Limiter.Throttled, Limiter.Succeeded).
+	// Throttled and Succeeded count the feedback calls (Limiter.Feedback, Throttled,
+	// Succeeded).
 	Throttled, Succeeded uint64
+	// Cuts and Growths count the adaptive rate's cuts and reported growth steps (RateChange).
+	Cuts, Growths uint64
+	// Learned is the number of live buckets running at a learned rate (below the rule's Rate;
+	// for LearnedRule, throttled at least once), and LearnedRate their mean rate in tokens per
+	// second (0 when there are none).
+	Learned     int
+	LearnedRate float64
 }
 
-// AppendRuleStats appends every rule's stats, in rule order, to dst and returns it. With a dst
-// of sufficient capacity it does not allocate. It locks each bucket group briefly.
+// AppendRuleStats appends every rule's stats, in rule order, to dst and returns it; an adaptive
+// limiter adds a last row for LearnedRule. With a dst of sufficient capacity it does not
+// allocate. It locks each bucket group briefly.
 func (l *Limiter) AppendRuleStats(dst []RuleStats) []RuleStats {
 	start := len(dst)
 	for _, cr := range l.crules {
@@ -36,8 +45,8 @@ func (l *Limiter) AppendRuleStats(dst []RuleStats) []RuleStats {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		for ri := range s.counts {
-			out[ri].add(&s.counts[ri])
+		for pi := range s.counts {
+			out[l.partitioned[pi].index].add(&s.counts[pi])
 		}
 		s.mu.Unlock()
 	}
@@ -49,11 +58,22 @@ func (l *Limiter) AppendRuleStats(dst []RuleStats) []RuleStats {
 			out[i].add(&p.c)
 			p.mu.Unlock()
 		}
-		cr.overflow.mu.Lock()
-		out[i].add(&cr.overflow.c)
-		cr.overflow.mu.Unlock()
+		lanes := cr.overflow.all()
+		for j := range lanes {
+			p := &lanes[j]
+			p.mu.Lock()
+			out[i].add(&p.c)
+			p.mu.Unlock()
+		}
 	}
 	l.routesMu.RUnlock()
+	for i := range out {
+		if out[i].Learned > 0 {
+			out[i].LearnedRate /= float64(out[i].Learned)
+		} else {
+			out[i].LearnedRate = 0
+		}
+	}
 	return dst
 }
 
@@ -65,10 +85,14 @@ func (s *RuleStats) add(c *counters) {
 	s.WouldRefuse += c.wouldRefuse
 	s.Overflowed += c.overflowed
 	s.Evicted += c.evicted
+	s.Cuts += c.cuts
+	s.Growths += c.growths
 	s.Keys += int(c.keys)
+	s.Learned += int(c.learned)
+	s.LearnedRate += c.learnedRate
 }
 
-// RuleStats returns the stats of the rule with the given name.
+// RuleStats returns the stats of the rule with the given name (LearnedRule included).
 func (l *Limiter) RuleStats(name string) (RuleStats, bool) {
 	for i, cr := range l.crules {
 		if cr.name == name {
@@ -86,19 +110,22 @@ func (l *Limiter) Keys() int {
 }
 
 // Tokens reports the tokens available at now in the bucket of the calls rule covering key (or of
-// its units rule when no calls rule covers it), and that bucket's burst; ok is false when no rule
-// covers key. It changes nothing: a key without a bucket yet (or whose bucket was evicted)
-// reports a full bucket, which is what its first call would find.
+// its units rule when no calls rule covers it; of its learned bucket in an adaptive limiter),
+// and that bucket's burst (scaled with a learned rate; at least 1); ok is false when no bucket
+// decides the call (a call no rule covers, before AWS first throttled it). It changes nothing: a
+// key of a rule without a bucket yet (or whose bucket was evicted) reports a full bucket, which
+// is what its first call would find.
 func (l *Limiter) Tokens(now time.Time, key Key) (available float64, burst int, ok bool) {
 	rt := l.route(key.Service, key.Operation, key.Region)
 	sc := rt.calls
 	if sc == nil {
 		sc = rt.units
 	}
-	if sc == nil {
+	if sc == nil || (sc.rule.learned && !l.learning(sc, &key)) {
 		return 0, 0, false
 	}
-	return l.tokens(now, sc, &key), sc.rule.Burst, true
+	available, burst = l.tokens(now, sc, &key)
+	return available, burst, true
 }
 
 // UnitTokens is Tokens for the units rule covering key.
@@ -107,58 +134,29 @@ func (l *Limiter) UnitTokens(now time.Time, key Key) (available float64, burst i
 	if rt.units == nil {
 		return 0, 0, false
 	}
-	return l.tokens(now, rt.units, &key), rt.units.rule.Burst, true
+	available, burst = l.tokens(now, rt.units, &key)
+	return available, burst, true
 }
 
-func (l *Limiter) tokens(now time.Time, sc *scope, key *Key) float64 {
-	full := float64(sc.rule.Burst)
-	if p := sc.pin; p != nil {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return p.b.lim.TokensAt(p.b.peekAt(now))
+// tokens returns the level at now of key's bucket in scope sc and its burst (rounded down to
+// whole tokens, at least 1; maxInt for an unlimited bucket).
+func (l *Limiter) tokens(now time.Time, sc *scope, key *Key) (float64, int) {
+	t := ticks(now)
+	level, burst := sc.rule.burst, sc.rule.burst
+	l.peek(t, sc, key, func(b *bucket, r *crule) { level, burst = b.level(t, r), b.burstIn(r) })
+	if burst >= float64(maxInt) {
+		return level, maxInt
 	}
-	resource, prefix := key.Resource, ""
-	if sc.rule.Partition == PartitionPrefix {
-		prefix = key.Prefix
-	}
-	h := hashString(hashString(sc.seed, resource), prefix)
-	s := &l.shards[h>>(64-shardBits)]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.find(h, sc, resource, prefix)
-	if b == nil {
-		return full
-	}
-	return b.lim.TokensAt(b.peekAt(now))
+	return level, max(int(burst), 1)
 }
 
-// Throttled records that AWS throttled the call key at now (server-side). The static rules only
-// count it (RuleStats.Throttled); adaptive rules will use it to lower their rate.
-func (l *Limiter) Throttled(now time.Time, key Key) {
-	rt := l.route(key.Service, key.Operation, key.Region)
-	if rt.calls != nil {
-		rt.calls.rule.throttled.Add(1)
-	}
-	if rt.units != nil {
-		rt.units.rule.throttled.Add(1)
-	}
-}
-
-// Succeeded records that the call key succeeded at now. The static rules only count it.
-func (l *Limiter) Succeeded(now time.Time, key Key) {
-	rt := l.route(key.Service, key.Operation, key.Region)
-	if rt.calls != nil {
-		rt.calls.rule.succeeded.Add(1)
-	}
-	if rt.units != nil {
-		rt.units.rule.succeeded.Add(1)
-	}
-}
+const maxInt = int(^uint(0) >> 1)
 
 // Sweep checks every partitioned bucket and evicts those idle for the idle TTL and full at now;
 // it returns how many it evicted. It is optional: calls already evict a few buckets each, lazily.
 // Use it when a limiter goes quiet (a simulator between phases) to free memory at once.
 func (l *Limiter) Sweep(now time.Time) int {
+	t := ticks(now)
 	evicted := 0
 	for i := range l.shards {
 		s := &l.shards[i]
@@ -168,7 +166,7 @@ func (l *Limiter) Sweep(now time.Time) int {
 		// table the rest of the pass may not cover: pass again until a pass evicts nothing
 		// (then it covered the whole table).
 		for {
-			n := s.sweep(l, now, len(s.slots)+s.n)
+			n := s.sweep(l, t, len(s.slots)+s.n, false, false)
 			evicted += n
 			if n == 0 || s.n == 0 {
 				break

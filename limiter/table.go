@@ -2,16 +2,13 @@ package limiter
 
 import (
 	"sync"
-	"time"
 	"unsafe"
-
-	"github.com/tollgate/tollgate/internal/vtime"
 )
 
 // pbucket is a partitioned bucket: one per (scope, resource[, prefix]), kept in a shard. It is
-// never copied: its key may point into its own inline array.
+// never copied: its key may point into its own inline array. Its hash lives in the shard's slot.
+// 96 bytes (a malloc size class): the bucket's 48, and 48 for where it belongs.
 type pbucket struct {
-	hash   uint64
 	sc     *scope
 	key    string // resource followed by prefix, copied from the caller's Key (into inline)
 	resLen int32
@@ -21,7 +18,7 @@ type pbucket struct {
 	bucket
 }
 
-const inlineKey = 32
+const inlineKey = 20
 
 // setKey sets b's key to a copy of resource followed by prefix.
 func (b *pbucket) setKey(resource, prefix string) {
@@ -35,8 +32,8 @@ func (b *pbucket) setKey(resource, prefix string) {
 	b.key = unsafe.String(&b.inline[0], n)
 }
 
-func (b *pbucket) is(h uint64, sc *scope, resource, prefix string) bool {
-	return b.hash == h && b.sc == sc && int(b.resLen) == len(resource) && len(b.key) == len(resource)+len(prefix) &&
+func (b *pbucket) is(sc *scope, resource, prefix string) bool {
+	return b.sc == sc && int(b.resLen) == len(resource) && len(b.key) == len(resource)+len(prefix) &&
 		b.key[:b.resLen] == resource && b.key[b.resLen:] == prefix
 }
 
@@ -46,6 +43,10 @@ const (
 	minSlots  = 8
 	// sweepPerCall is how many table slots each call that locks a shard checks for eviction.
 	sweepPerCall = 2
+	// sweepOnInsert is how many slots a call that creates a bucket checks, at most, to evict
+	// one idle bucket: when there are idle buckets, each new one usually replaces one of them,
+	// so traffic alone keeps the table from growing.
+	sweepOnInsert = 32
 	// sweepOnFull is how many slots are checked per shard when MaxKeys is reached.
 	sweepOnFull = 64
 )
@@ -57,7 +58,7 @@ type shard struct {
 	slots  []slot
 	n      int
 	cursor int
-	counts []counters // per rule index
+	counts []counters // per partitioned rule (crule.pindex)
 	_      [64]byte   // keep neighbouring shards' locks off this cache line
 }
 
@@ -78,27 +79,27 @@ func (s *shard) find(h uint64, sc *scope, resource, prefix string) *pbucket {
 		if sl.b == nil {
 			return nil
 		}
-		if sl.hash == h && sl.b.is(h, sc, resource, prefix) {
+		if sl.hash == h && sl.b.is(sc, resource, prefix) {
 			return sl.b
 		}
 	}
 }
 
-func (s *shard) insert(b *pbucket) {
+func (s *shard) insert(h uint64, b *pbucket) {
 	if (s.n+1)*4 > len(s.slots)*3 {
 		s.resize(max(minSlots, len(s.slots)*2))
 	}
-	s.place(b)
+	s.place(slot{hash: h, b: b})
 	s.n++
 }
 
-func (s *shard) place(b *pbucket) {
+func (s *shard) place(sl slot) {
 	mask := len(s.slots) - 1
-	i := int(b.hash) & mask
+	i := int(sl.hash) & mask
 	for s.slots[i].b != nil {
 		i = (i + 1) & mask
 	}
-	s.slots[i] = slot{hash: b.hash, b: b}
+	s.slots[i] = sl
 }
 
 func (s *shard) resize(size int) {
@@ -106,7 +107,7 @@ func (s *shard) resize(size int) {
 	s.slots = make([]slot, size)
 	for _, sl := range old {
 		if sl.b != nil {
-			s.place(sl.b)
+			s.place(sl)
 		}
 	}
 	s.cursor = 0
@@ -131,34 +132,48 @@ func (s *shard) remove(i int) {
 	}
 }
 
-// sweep checks up to budget slots from the cursor and evicts idle, full buckets. It returns the
-// number evicted. Caller holds s.mu.
-func (s *shard) sweep(l *Limiter, now time.Time, budget int) int {
+// sweep checks up to budget slots from the cursor and evicts the buckets evictable at t
+// (evictable; pressure relaxes it when MaxKeys is reached). It stops after the first eviction
+// when one is set. It returns the number evicted. Caller holds s.mu.
+func (s *shard) sweep(l *Limiter, t int64, budget int, pressure, one bool) int {
 	evicted := 0
 	for ; budget > 0 && s.n > 0; budget-- {
 		mask := len(s.slots) - 1
 		i := s.cursor & mask
 		b := s.slots[i].b
-		if b == nil || !l.evictable(&b.bucket, b.sc.rule, now) {
+		if b == nil || !l.evictable(&b.bucket, b.sc.rule, t, pressure) {
 			s.cursor = i + 1
 			continue
 		}
 		// Leave the cursor on i: remove may shift another bucket into it.
-		c := &s.counts[b.sc.rule.index]
+		c := &s.counts[b.sc.rule.pindex]
 		c.keys--
 		c.evicted++
+		if b.rate != b.sc.rule.rate32 {
+			c.learned--
+			c.learnedRate -= float64(b.rate)
+		}
 		l.live.Add(-1)
 		s.remove(i)
 		evicted++
+		if one {
+			break
+		}
 	}
 	return evicted
 }
 
-// evictable reports whether dropping b at now is unobservable: it has been unused for the idle
-// TTL and is full again, so a new bucket created in its place would be identical.
-func (l *Limiter) evictable(b *bucket, r *crule, now time.Time) bool {
-	if vtime.Sub(now, b.last) < l.cfg.idleTTL {
+// evictable reports whether dropping b at t is unobservable, or nearly: it is full again at t
+// and has been unused for the idle TTL, so a new bucket created in its place would admit the
+// same calls — only a rate it learned is forgotten (the key starts again from its rule's, as
+// a new key does). Under pressure (MaxKeys reached) a full bucket that has learned nothing goes
+// at once, idle or not: a new one would be identical.
+func (l *Limiter) evictable(b *bucket, r *crule, t int64, pressure bool) bool {
+	if !b.full(t, r) {
 		return false
 	}
-	return b.lim.TokensAt(now) >= float64(r.Burst)
+	if t-b.last >= int64(l.cfg.idleTTL) {
+		return true
+	}
+	return pressure && b.rate == r.rate32
 }

@@ -93,3 +93,63 @@ func TestWaitInShadowModeNeverSleeps(t *testing.T) {
 		}
 	})
 }
+
+// A Wait whose delay ends exactly at its context's deadline (the timer and the deadline fire
+// together; under CPU saturation a late timer is the same race) is never admitted: it returns
+// the deadline error and gives its token back, every time, whichever fired first.
+func TestWaitNeverAdmitsAtOrAfterTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(oneRule(10, 1))
+		k := keyX("Op")
+		for i := range 50 {
+			if err := l.Wait(context.Background(), k, 1); err != nil { // takes the token
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond) // = the wait
+			err := l.Wait(ctx, k, 1)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("round %d: err = %v at the deadline, want context.DeadlineExceeded", i, err)
+			}
+			// The token is back: the next call goes at once.
+			start := time.Now()
+			if err := l.Wait(context.Background(), k, 1); err != nil || time.Since(start) != 0 {
+				t.Fatalf("round %d: the token was not given back (err %v, waited %v)", i, err, time.Since(start))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
+
+// Wait confirms its reservation when the delay is over: a cut meanwhile makes it wait for the
+// new rate (or refuses it when that would pass the deadline).
+func TestWaitConfirmsAfterACut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(oneRule(10, 1))
+		k := keyX("Op")
+		l.Throttled(time.Now(), k) // arm
+		for range 5 {
+			l.Wait(context.Background(), k, 1) // 0.5 s of calls at 10/s
+		}
+		start := time.Now()
+		done := make(chan error)
+		go func() { done <- l.Wait(context.Background(), k, 1) }() // due in 100 ms
+		time.Sleep(50 * time.Millisecond)
+		for range 5 {
+			l.Succeeded(time.Now(), k)
+		}
+		if ch := l.Throttled(time.Now(), k); ch.Kind() != RateCut {
+			t.Fatalf("no cut: %+v", ch)
+		}
+		rate, _, _, _ := l.Rate(time.Now(), k)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// Voided by the cut, the call took a token again at 100 ms from a bucket emptied at
+		// 50 ms, refilling at the new rate.
+		want := 50*time.Millisecond + time.Duration(float64(time.Second)/rate)
+		if got := time.Since(start); got < want-time.Millisecond || got > want+time.Millisecond {
+			t.Errorf("waited %v after a cut to %v/s, want %v", got, rate, want)
+		}
+	})
+}

@@ -51,6 +51,7 @@ type Collector struct {
 	retries        *prometheus.CounterVec
 	retriesRefused *prometheus.CounterVec
 	limiterRefused *prometheus.CounterVec
+	rateChanges    *prometheus.CounterVec
 
 	callAttempts    *prometheus.HistogramVec
 	callDuration    *prometheus.HistogramVec
@@ -127,6 +128,8 @@ func New(opts Options) *Collector {
 		"Retries the retry policy refused, by reason (budget, deadline, max_total_delay are client-side, by tollgate).", LabelReason)
 	c.limiterRefused = counter(NameLimiterRefusals,
 		"Attempts tollgate's client-side limiter refused without sending them to AWS, by reason.", LabelReason)
+	c.rateChanges = counter(NameRateChanges,
+		"Changes of the client-side limiter's adaptive rate, by reason: cut (AWS throttled the API) or growth (a step up while calls waited).", LabelReason)
 
 	c.callAttempts = histogram(NameCallAttempts, "Attempts per finished call.", AttemptsBuckets)
 	c.callDuration = histogram(NameCallDuration,
@@ -249,6 +252,10 @@ func (c *Collector) Observe(e event.Event) {
 		c.setLevel(c.pairs.Get(e.Service, e.Operation), e)
 	case event.RateChanged:
 		s := c.pairs.Get(e.Service, e.Operation)
+		if e.Reason != "" {
+			i := rateChangeReasons.Index(e.Reason)
+			s.rateChanges[i].get(c.rateChanges, s.pair, rateChangeReasons.Value(i)).Inc()
+		}
 		s.rate.get(c.rate, s.pair).Set(e.Value)
 		s.rule.Store(adaptiveRate)
 		if e.Capacity > 0 {
@@ -295,4 +302,5 @@ var (
 	retryReasons          = label.Enum(RetryReasons())
 	retryRefusalReasons   = label.Enum(RetryRefusalReasons())
 	limiterRefusalReasons = label.Enum(LimiterRefusalReasons())
+	rateChangeReasons     = label.Enum(RateChangeReasons())
 )

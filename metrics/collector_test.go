@@ -140,7 +140,7 @@ func TestGatherAndLintIsClean(t *testing.T) {
 	observeAll(c, throttledCall())
 	observeAll(c, refusedCall())
 	c.Observe(event.Event{Kind: event.RetryRefused, Service: "DynamoDB", Operation: "GetItem", Outcome: backoff.Throttle, Reason: "budget"})
-	c.Observe(event.Event{Kind: event.RateChanged, Service: "DynamoDB", Operation: "GetItem", Rule: "adaptive", Value: 12.5, Capacity: 25})
+	c.Observe(event.Event{Kind: event.RateChanged, Service: "DynamoDB", Operation: "GetItem", Rule: "adaptive", Reason: "cut", Value: 12.5, Capacity: 25})
 	c.Observe(event.Event{Kind: event.LimiterTokens, Service: "DynamoDB", Operation: "GetItem", Rule: "dynamodb-read", Value: 3, Capacity: 25})
 	c.Observe(event.Event{Kind: event.LeaseRenewed, Service: "EC2", Operation: "DescribeInstances", Value: 12.5, Capacity: 62.5, Duration: time.Millisecond, Reason: "state_lost"})
 	c.Observe(event.Event{Kind: event.StoreFallback, Service: "EC2", Operation: "DescribeInstances", Reason: "timeout", Value: 5})
@@ -180,8 +180,8 @@ func TestGatherAndLintIsClean(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("project lint: %s: %s", p.Metric, p.Text)
 	}
-	if len(mfs) < 17 {
-		t.Errorf("%d metric families, want all 18 exported after every event kind", len(mfs))
+	if len(mfs) < 18 {
+		t.Errorf("%d metric families, want all 19 exported after every event kind", len(mfs))
 	}
 }
 
@@ -283,10 +283,18 @@ func TestRefillRateFollowsRulesAndAdaptiveChanges(t *testing.T) {
 	if r := rateOf(); r != 250 {
 		t.Fatalf("rate %v after a wait on ddb-reads, want the rule's 250", r)
 	}
-	c.Observe(event.Event{Kind: event.RateChanged, Service: "DynamoDB", Operation: "GetItem", Rule: "ddb-reads", Value: 80, Capacity: 500})
+	c.Observe(event.Event{Kind: event.RateChanged, Service: "DynamoDB", Operation: "GetItem", Rule: "ddb-reads", Reason: "cut", Value: 70, Capacity: 140})
+	c.Observe(event.Event{Kind: event.RateChanged, Service: "DynamoDB", Operation: "GetItem", Rule: "ddb-reads", Reason: "growth", Value: 80, Capacity: 160})
 	c.Observe(waited)
 	if r := rateOf(); r != 80 {
 		t.Fatalf("rate %v after RateChanged to 80 and another wait, want 80", r)
+	}
+	changes := samples(t, reg)
+	for reason, want := range map[string]float64{"cut": 1, "growth": 1} {
+		k := `tollgate_limiter_rate_changes_total{aws_service="DynamoDB",operation="GetItem",reason="` + reason + `"}`
+		if changes[k] != want {
+			t.Errorf("%s = %v, want %v", k, changes[k], want)
+		}
 	}
 	// A rule the Collector was not given gets levels but no (guessed) rate.
 	c.Observe(event.Event{Kind: event.LimiterWaited, Service: "DynamoDB", Operation: "Query", Rule: "someone-elses", Value: 1, Capacity: 500})

@@ -31,6 +31,7 @@
 //	tollgate_limiter_tokens_available        gauge                                              LimiterWaited, LimiterTokens: Value
 //	tollgate_limiter_tokens_capacity         gauge                                              LimiterWaited, LimiterTokens, RateChanged: Capacity
 //	tollgate_limiter_refill_rate             gauge                                              the rule's Rate; RateChanged: Value
+//	tollgate_limiter_rate_changes_total      counter    reason                                  RateChanged
 //	tollgate_inflight_calls                  gauge                                              CallStarted − CallFinished
 //	tollgate_retry_budget_tokens_available   gauge      budget only                             BudgetLevel: Value
 //	tollgate_retry_budget_tokens_capacity    gauge      budget only                             BudgetLevel: Capacity
@@ -57,6 +58,9 @@
 //     non_retryable);
 //   - reason of tollgate_limiter_refusals_total: the limiter.RefusalReason strings (deadline,
 //     max-wait, fail-fast, exceeds-burst);
+//   - reason of tollgate_limiter_rate_changes_total: the limiter.RateChangeKind strings cut
+//     (AWS throttled the API: its adaptive rate was cut) and growth (the rate grew a step of
+//     about 6% while calls waited for it);
 //   - reason of tollgate_store_fallbacks_total: timeout, error, breaker_open (the fleet store,
 //     package fleet, did not answer in time, failed, or its circuit breaker is open);
 //   - budget: the retry budget's name (backoff's TokenQuota is "aws-retry-quota").

@@ -64,6 +64,7 @@ const (
 	NameLimiterTokens   = "tollgate_limiter_tokens_available"
 	NameLimiterCapacity = "tollgate_limiter_tokens_capacity"
 	NameLimiterRate     = "tollgate_limiter_refill_rate"
+	NameRateChanges     = "tollgate_limiter_rate_changes_total"
 	NameBudgetTokens    = "tollgate_retry_budget_tokens_available"
 	NameBudgetCapacity  = "tollgate_retry_budget_tokens_capacity"
 	NameInflight        = "tollgate_inflight_calls"
@@ -95,6 +96,13 @@ func RetryRefusalReasons() []string {
 func LimiterRefusalReasons() []string {
 	return []string{limiter.RefusedDeadline.String(), limiter.RefusedMaxWait.String(), limiter.RefusedFailFast.String(),
 		limiter.RefusedExceedsBurst.String()}
+}
+
+// RateChangeReasons are the reason label values of tollgate_limiter_rate_changes_total: the
+// limiter.RateChangeKind strings of an adaptive rate's change (cut: AWS throttled the API and
+// its rate was cut; growth: the rate grew a step while calls waited for it).
+func RateChangeReasons() []string {
+	return []string{limiter.RateCut.String(), limiter.RateGrowth.String()}
 }
 
 // StoreFallbackReasons are the reason label values of tollgate_store_fallbacks_total: why a

@@ -30,6 +30,7 @@ type series struct {
 	retries        [4]lazy[prometheus.Counter]
 	retriesRefused [6]lazy[prometheus.Counter]
 	limiterRefused [5]lazy[prometheus.Counter]
+	rateChanges    [3]lazy[prometheus.Counter] // by rateChangeReasons index (the last: other)
 	backoffDelay   lazy[prometheus.Observer]
 	limiterWait    lazy[prometheus.Observer]
 	tokens         lazy[prometheus.Gauge]

@@ -62,12 +62,7 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 	}
 	cs.lastClass = class
 	if t.limiter != nil {
-		switch class {
-		case backoff.Throttle:
-			t.limiter.Throttled(end, cs.key)
-		case backoff.Success:
-			t.limiter.Succeeded(end, cs.key)
-		}
+		t.feedback(end, attemptID{cs.key, cs.operation, attempt}, class, f.Hints)
 	}
 	if t.observer != nil {
 		t.emit(event.Event{

@@ -77,9 +77,22 @@ func (t *Tollgate) admit(ctx context.Context, id attemptID, units int) error {
 		return err
 	}
 	wait := res.Delay()
-	if err := sleepCtx(ctx, wait); err != nil {
-		res.Cancel(t.clock())
-		return err
+	for d := wait; d > 0; {
+		if err := sleepCtx(ctx, d); err != nil {
+			res.Cancel(t.clock())
+			return err
+		}
+		// A rate cut while this attempt waited may move it back, or refuse it.
+		if d, err = res.Confirm(t.clock(), deadline); err != nil {
+			var refused *limiter.RefusedError
+			if errors.As(err, &refused) && t.observer != nil {
+				e := id.event(event.LimiterRefused, now)
+				e.Duration, e.Reason, e.Rule = refused.Wait, refused.Reason.String(), refused.Rule
+				t.emit(e)
+			}
+			return err
+		}
+		wait += d
 	}
 	if t.observer != nil {
 		e := id.event(event.LimiterWaited, now)
@@ -90,6 +103,28 @@ func (t *Tollgate) admit(ctx context.Context, id attemptID, units int) error {
 		t.emit(e)
 	}
 	return nil
+}
+
+// feedback tells the limiter how AWS answered an attempt — a throttle (with the server's
+// Retry-After hint) or a success; other outcomes teach it nothing — and reports a change of the
+// key's adaptive rate as a RateChanged event.
+func (t *Tollgate) feedback(now time.Time, id attemptID, class backoff.Class, hints backoff.Hints) {
+	var f limiter.Feedback
+	switch class {
+	case backoff.Throttle:
+		f.Throttled = true
+		f.RetryAfter, _ = hints.Delay(now)
+	case backoff.Success:
+	default:
+		return
+	}
+	ch := t.limiter.Feedback(now, id.key, f)
+	if ch.Kind() == limiter.RateUnchanged || t.observer == nil {
+		return
+	}
+	e := id.event(event.RateChanged, now)
+	e.Rule, e.Reason, e.Value, e.Capacity = ch.Rule, ch.Kind().String(), ch.To, ch.Burst
+	t.emit(e)
 }
 
 // sleepCtx waits d in real time, or until ctx is done.

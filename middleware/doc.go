@@ -36,8 +36,11 @@
 //   - Finalize step, right after "Retry" ("tollgate.Attempt", once per attempt, retries
 //     included because AWS counts them): the attempt takes its token from its API's bucket before
 //     it is signed, so a wait never leaves a stale signature. A wait longer than the call's
-//     deadline or the limiter's maximum wait is refused at once. The attempt's outcome is
-//     classified and fed back to the limiter (throttled / succeeded) and to the observer.
+//     deadline or the limiter's maximum wait is refused at once; after a wait the reservation
+//     is confirmed (a rate cut meanwhile may move it back or refuse it). The attempt's outcome
+//     is classified and fed back to the limiter — a throttle with its x-amz-retry-after or
+//     Retry-After hint, or a success — which learns the API's real rate from it (see the
+//     limiter package, "Adaptive rates"), and to the observer.
 //
 // # Errors
 //
@@ -114,7 +117,8 @@
 //
 // Config.Observer receives the event vocabulary of package event (call started and finished,
 // attempt finished with its class and error code, backoff scheduled, retry refused, limiter
-// waited and refused, budget level). With no observer no event is built.
+// waited and refused, an adaptive rate cut or grown (RateChanged), budget level). With no
+// observer no event is built.
 //
 // # Raw HTTP
 //

@@ -137,12 +137,7 @@ func (rt *RoundTripper) roundTrip(req *http.Request) (*http.Response, error) {
 			class = backoff.Success
 		}
 		if t.limiter != nil {
-			switch class {
-			case backoff.Throttle:
-				t.limiter.Throttled(end, key)
-			case backoff.Success:
-				t.limiter.Succeeded(end, key)
-			}
+			t.feedback(end, attemptID{key, key.Operation, attempt}, class, f.Hints)
 		}
 		t.emit(event.Event{Kind: event.AttemptFinished, Time: end, Service: key.Service, Operation: key.Operation,
 			Region: key.Region, Attempt: attempt, Outcome: class, ErrorCode: f.Code, Status: f.Status, Duration: end.Sub(sent)})

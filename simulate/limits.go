@@ -162,7 +162,7 @@ const (
 
 // processBytes is the memory of one client process of strategy st when the server has rules.
 // The tollgate strategies' process holds a limiter (measured by TestProcessBytesCoverStrategies:
-// about 54 KiB plus 4.5 KiB per rule) with the rules it is given: its own (the defaults, or a
+// about 55 KiB plus 1 KiB per rule) with the rules it is given: its own (the defaults, or a
 // rules file) for tollgate, the server's for tollgate-oracle; the SDK strategies' hold a few
 // hundred bytes; a strategy this package does not know is given the cost of a limiter with the
 // server's rules.
@@ -174,7 +174,7 @@ func processBytes(st Strategy, rules limiter.Rules) int64 {
 			n = int64(len(limiter.DefaultRules()))
 		}
 	}
-	tollgate := 64<<10 + n*5<<10
+	tollgate := 64<<10 + n*3<<9
 	switch st.(type) {
 	case *Tollgate:
 		return tollgate

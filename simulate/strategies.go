@@ -163,12 +163,12 @@ func (s *SDKStandard) NewClient(env ClientEnv) Client {
 // Tollgate is tollgate's own strategy as a real install runs it in each process: the one-line
 // install of the README (middleware.New with limiter.New(limiter.DefaultRules())) — the
 // limiter built by the same constructor, with the same rules, so whatever that install does
-// (static published quotas today, learned rates when the limiter learns them) this strategy
-// does — and the middleware's default retry policy (full jitter, throttle-aware bases,
-// 3 attempts, the token-quota retry budget). Every attempt, retries included, takes its token
-// from its API's bucket first, waiting when the bucket says so and refusing on the client side
-// when the wait would pass the call's deadline. Throttles and successes are fed back to the
-// limiter.
+// (published quotas as ceilings, rates learned from AWS's answers) this strategy does — and the
+// middleware's default retry policy (full jitter, throttle-aware bases, 3 attempts, the
+// token-quota retry budget). Every attempt, retries included, takes its token from its API's
+// bucket first, waiting when the bucket says so (and confirming its reservation after the
+// wait, as the middleware does) and refusing on the client side when the wait would pass the
+// call's deadline. Throttles and successes are fed back to the limiter.
 //
 // It knows only what a real install knows: the published quotas (or the rules file a user
 // gives it, Rules), never the server's true limits. TollgateOracle is the same client handed
@@ -237,6 +237,19 @@ func (t *tollgateClient) Start(now time.Time, c *Call) {
 
 func (t *tollgateClient) Admit(now time.Time, c *Call) Admission {
 	if c.Held {
+		// The reservation's delay has passed: confirm it (a rate cut meanwhile moves it back).
+		d, err := c.Reservation.Confirm(now, c.Deadline)
+		if err != nil {
+			c.Held = false
+			var refused *limiter.RefusedError
+			if errors.As(err, &refused) {
+				return Admission{Refused: true, Reason: refused.Reason.String(), Rule: refused.Rule}
+			}
+			return Admission{Refused: true, Reason: "error"}
+		}
+		if d > 0 {
+			return Admission{Wait: d, Rule: c.Reservation.Rule()}
+		}
 		c.Held = false
 		return Admission{}
 	}

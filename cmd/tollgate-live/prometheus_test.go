@@ -273,12 +273,13 @@ func TestPrometheusScrapesLoadAndEveryPanelHasData(t *testing.T) {
 	faults := filepath.Join(dir, "faults.yaml")
 	// GetObject only, so the setup's PutObjects are spared; early, while the retry budget lasts.
 	writeTestFile(t, faults, "windows:\n  - {service: s3, operation: GetObject, start: 700ms, duration: 1s, mode: error}\n")
-	// tollgate's limiter: above the emulator's quotas (so AWS still throttles) and below the
-	// offered load (so calls wait, and with --max-wait some are refused).
+	// tollgate's limiter: above the emulator's quotas (so AWS still throttles, and keeps
+	// throttling: these rules do not adapt) and below the offered load (so calls wait, and with
+	// --max-wait some are refused). S3 has the default rules, which adapt: its rate changes.
 	clientRules := filepath.Join(dir, "client-rules.yaml")
 	writeTestFile(t, clientRules, `rules:
-  - {name: ec2-non-mutating, service: EC2, operation: "Describe*|List*|Search*|Get*", rate: 20, burst: 5}
-  - {name: dynamodb-read, service: DynamoDB, operation: "GetItem|BatchGetItem|Query|Scan|TransactGetItems", rate: 20, burst: 5, scope: shared}
+  - {name: ec2-non-mutating, service: EC2, operation: "Describe*|List*|Search*|Get*", rate: 20, burst: 5, adaptive: false}
+  - {name: dynamodb-read, service: DynamoDB, operation: "GetItem|BatchGetItem|Query|Scan|TransactGetItems", rate: 20, burst: 5, scope: shared, adaptive: false}
 `)
 
 	// Prometheus first, scraping the address the load will serve /metrics on, so that it has

@@ -190,6 +190,7 @@ func TestQueriesNameExportedMetrics(t *testing.T) {
 		c.Observe(event.Event{Kind: k, Service: "S3", Operation: "GetObject", Outcome: backoff.Throttle, Rule: "s3-read",
 			Value: 1, Capacity: 2, Budget: "b", Reason: "budget"})
 	}
+	c.Observe(event.Event{Kind: event.RateChanged, Service: "S3", Operation: "GetObject", Rule: "s3-read", Value: 1, Capacity: 2, Reason: "cut"})
 	exported := map[string]bool{"tollgate_emulator_requests_total": true}
 	// The SDK bridge's histograms have no series until used; their names are documented.
 	for _, n := range []string{"client.call.duration", "client.call.attempt_duration", "client.call.serialization_duration",

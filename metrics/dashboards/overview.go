@@ -93,6 +93,8 @@ func Overview() (Dashboard, error) {
 			query(fmt.Sprintf("min by (%s) (%s%s / %s%s)", api, metrics.NameLimiterTokens, sel, metrics.NameLimiterCapacity, sel), apiLegend)).Max(1)).
 		WithPanel(timeSeries("Refill rate", "Tokens per second each API's bucket refills: the rule's rate, or the current adaptive rate.", "none", thirdSize,
 			query(fmt.Sprintf("max by (%s) (%s%s)", api, metrics.NameLimiterRate, sel), apiLegend))).
+		WithPanel(timeSeries("Adaptive rate changes", "Cuts (AWS throttled the API: the learned rate fell) and growth steps (the rate climbed while calls waited) per minute, by API.", "none", halfSize,
+			query(fmt.Sprintf("sum by (%s, reason) (rate(%s%s[$__rate_interval])) * 60", api, metrics.NameRateChanges, sel), "{{reason}} "+apiLegend))).
 		WithPanel(stacked(timeSeries("Time spent waiting for tokens", "Seconds of limiter wait per second, by API: what rate limiting costs in waiting.", "s", halfSize,
 			query(sumRate(api, metrics.NameLimiterWait+"_sum", sel), apiLegend)))).
 		WithPanel(timeSeries("Limiter admissions", "Attempts admitted per second, at once or after a wait, by API.", "reqps", halfSize,

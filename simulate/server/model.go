@@ -52,7 +52,8 @@ func NewModel(cfg Config) (*Model, error) {
 		f := *cfg.Faults
 		faults = &f
 	}
-	lim := limiter.New(rules)
+	// The server's buckets are AWS's: static, whatever their callers see.
+	lim := limiter.New(rules, limiter.WithAdaptive(false), limiter.WithMaxKeys(-1))
 	return &Model{lim: lim, faults: faults, parts: NewPartitions(lim, cfg.SplitAfter, cfg.SplitDelay)}, nil
 }
 
