@@ -21,9 +21,12 @@ type Counters struct {
 	// Why calls gave up.
 	LimiterRefused uint64 // client-side: the limiter refused an attempt
 	BudgetRefused  uint64 // client-side: the retry budget refused a retry
-	TimedOut       uint64 // the call's deadline passed
-	Exhausted      uint64 // the call used all its attempts
-	NonRetryable   uint64 // the last failure was not retryable
+	TimedOut       uint64 // the call's deadline passed while it waited (to be admitted, or to retry)
+	// TimedOutInFlight: the call's deadline passed while an attempt was in flight, and the
+	// caller cancelled it (as the SDK's HTTP request is cancelled by its context)
+	TimedOutInFlight uint64
+	Exhausted        uint64 // the call used all its attempts
+	NonRetryable     uint64 // the last failure was not retryable
 	// LimiterWaits counts attempts that waited for a client-side token; LimiterWait is the
 	// total time they waited.
 	LimiterWaits uint64
@@ -41,6 +44,7 @@ func (c *Counters) add(o *Counters) {
 	c.LimiterRefused += o.LimiterRefused
 	c.BudgetRefused += o.BudgetRefused
 	c.TimedOut += o.TimedOut
+	c.TimedOutInFlight += o.TimedOutInFlight
 	c.Exhausted += o.Exhausted
 	c.NonRetryable += o.NonRetryable
 	c.LimiterWaits += o.LimiterWaits

@@ -377,6 +377,8 @@ func (e *engine) loop() {
 			e.wake(ev.id)
 		case evSleepDeadline:
 			e.sleepDeadline(ev.id)
+		case evCancel:
+			e.cancelInFlight(ev.id)
 		}
 	}
 }
@@ -474,7 +476,8 @@ func (e *engine) send(id int32) {
 	e.transmit(id)
 }
 
-// transmit sends call id's next attempt, admitted by its client.
+// transmit sends call id's next attempt, admitted by its client. An attempt that would reach
+// the server at or after the call's deadline never does: the caller cancels it in flight then.
 func (e *engine) transmit(id int32) {
 	c := &e.calls[id]
 	c.Attempt++
@@ -482,7 +485,12 @@ func (e *engine) transmit(id int32) {
 	g := &e.groups[c.group]
 	e.count(c).Attempts++
 	e.work++
-	e.heap.pushLane(g.hopLane, vadd(e.now, time.Duration(e.hop(g))), evArrive, id)
+	at := vadd(e.now, time.Duration(e.hop(g)))
+	if at >= c.deadline {
+		e.heap.push(c.deadline, evCancel, id)
+		return
+	}
+	e.heap.pushLane(g.hopLane, at, evArrive, id)
 }
 
 // admit asks p's client to admit call id's next attempt. It reports whether the attempt is not
@@ -536,7 +544,9 @@ func (e *engine) admission(id int32, p *process, a Admission) bool {
 	return false
 }
 
-// arrive lets the server decide the attempt.
+// arrive lets the server decide the attempt, with the retry hint of its throttling answer.
+// An answer that would reach the client at or after the call's deadline never does: the caller
+// cancels the attempt in flight then (the server has decided it, and spent its tokens).
 func (e *engine) arrive(id int32) {
 	c := &e.calls[id]
 	if m := e.srv; m != nil {
@@ -544,9 +554,62 @@ func (e *engine) arrive(id int32) {
 	} else {
 		c.outcome = e.model.Decide(e.t(e.now), c.v.req).Outcome
 	}
+	c.Hints = backoff.Hints{}
+	if h := c.v.hint; h != nil && c.outcome == server.Throttled {
+		e.setHint(c, h)
+	}
 	g := &e.groups[c.group]
-	e.heap.pushLane(g.hopLane, vadd(e.now, time.Duration(e.hop(g))), evResponse, id)
+	at := vadd(e.now, time.Duration(e.hop(g)))
+	if at >= c.deadline {
+		e.heap.push(c.deadline, evCancel, id)
+		return
+	}
+	e.heap.pushLane(g.hopLane, at, evResponse, id)
 }
+
+// setHint puts the server's hint h, as it writes it now, on call c's answer.
+func (e *engine) setHint(c *callState, h *server.Hint) {
+	v := h.Value(e.t(e.now))
+	if h.Header == server.HeaderAmzRetryAfter {
+		c.Hints.AmzRetryAfter = v
+	} else {
+		c.Hints.RetryAfter = v
+	}
+}
+
+// canceled is the signal of an attempt its caller cancelled in flight (the SDK's HTTP request
+// ended by the context's deadline): never retried, and not a throttle.
+var canceled = backoff.Signal{Transport: backoff.Canceled}
+
+// cancelInFlight ends call id at its deadline, which passed while its attempt was in flight:
+// the client hears of the attempt as of a cancelled one (the SDK's adaptive limiter counts it
+// as a completed attempt, not a throttle) and the call ends with its own give-up reason.
+func (e *engine) cancelInFlight(id int32) {
+	c := &e.calls[id]
+	oc := e.count(c)
+	b := e.bin(e.now)
+	e.series.Attempts[b]++
+	e.opSeries(c, b).Attempts[b]++
+	c.Hints = backoff.Hints{}
+	now := e.t(e.now)
+	var d Decision
+	if p := &e.procs[c.proc]; p.policy != nil {
+		d = p.policy.Finish(now, &c.Call, canceled)
+	} else {
+		d = p.client.Finish(now, &c.Call, canceled)
+	}
+	if e.obs != nil {
+		e.emit(c, event.Event{Kind: event.AttemptFinished, Time: now, Attempt: c.Attempt, Outcome: d.Class,
+			Duration: time.Duration(e.now - c.sentNS)})
+	}
+	oc.TimedOutInFlight++
+	c.outcome = server.Accepted // no answer: finish reports the call's last class as not retryable
+	e.finish(id, e.now, false, ReasonDeadlineInFlight)
+}
+
+// ReasonDeadlineInFlight is the give-up reason (in CallFinished events) of a call whose deadline
+// passed while an attempt was in flight: the caller cancelled the request.
+const ReasonDeadlineInFlight = "deadline_in_flight"
 
 // response hands the attempt's answer to the client and acts on its decision.
 func (e *engine) response(id int32) {
@@ -691,7 +754,7 @@ func (e *engine) traceArrival() {
 	c := &e.calls[id]
 	v := e.traceVariant(id)
 	v.req = it.req
-	v.thr, v.fail = it.svc.thr, it.svc.fail
+	v.thr, v.fail, v.hint = it.svc.thr, it.svc.fail, it.svc.hint
 	v.op = it.op
 	if g := &e.groups[gi]; int(it.op) >= len(g.ops) {
 		g.ops = append(g.ops, make([]opRun, int(it.op)+1-len(g.ops))...)

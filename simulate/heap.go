@@ -14,6 +14,7 @@ const (
 	evResponse                           // a call's attempt's answer reaches the client (id: call)
 	evWake                               // a sleep group's attempts wake (id: sleep group)
 	evSleepDeadline                      // a sleeping call's deadline (id: call)
+	evCancel                             // a call's deadline while its attempt is in flight (id: call)
 )
 
 // simEvent is one scheduled happening. Events are values: the queue never allocates per event.

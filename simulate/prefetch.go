@@ -60,6 +60,7 @@ type traceService struct {
 	name      string
 	group     int32          // index of the service's group
 	thr, fail backoff.Signal // its throttling and internal-error answers
+	hint      *server.Hint   // the retry hint of its throttling answers (AWS's, per service), nil for none
 	caps      *capacityTracker
 	// its operations (per operation and Region), numbered in order of first appearance, with
 	// the capacity of the buckets each touches; the engine reads them after the stream ends
@@ -153,6 +154,10 @@ func (p *prefetcher) run(src trace.Source) {
 	}
 }
 
+// defaultHints are the retry hints AWS sends, which a replay's server model sends: per service
+// (a trace's calls get the hints of their service's every operation).
+var defaultHints = server.DefaultHints()
+
 // prepare fills in the item's call and tallies its server bucket. A record too far from the
 // first for virtual time is an error naming its file and line.
 func (p *prefetcher) prepare(it *traceItem) error {
@@ -173,6 +178,7 @@ func (p *prefetcher) prepare(it *traceItem) error {
 		if svc == nil {
 			svc = &traceService{name: r.Service, group: int32(len(p.services)), ops: map[traceOpKey]int32{}, lastOp: -1}
 			svc.thr, svc.fail = serviceErrors(r.Service)
+			svc.hint = defaultHints.Lookup(r.Service, "")
 			svc.caps = p.caps[r.Service]
 			if svc.caps == nil {
 				svc.caps = newCapacityTracker(p.total.rules)

@@ -84,28 +84,31 @@ type OperationReport struct {
 // fixed-bucket histogram (within 1.6%; Max exact). CompletionS is the mean time, over runs,
 // until the last call finished.
 type Summary struct {
-	Requests       uint64  `json:"requests"`
-	Attempts       uint64  `json:"attempts"`
-	Successes      uint64  `json:"successes"`
-	Throttled      uint64  `json:"throttled_attempts"`
-	ServerErrors   uint64  `json:"server_errors"`
-	GiveUps        uint64  `json:"give_ups"`
-	LimiterRefused uint64  `json:"give_ups_limiter_refused"`
-	BudgetRefused  uint64  `json:"give_ups_budget_refused"`
-	TimedOut       uint64  `json:"give_ups_timed_out"`
-	Exhausted      uint64  `json:"give_ups_attempts_exhausted"`
-	NonRetryable   uint64  `json:"give_ups_non_retryable"`
-	LimiterWaits   uint64  `json:"limiter_waits"`
-	LimiterWaitS   float64 `json:"limiter_wait_s"`
-	GoodputPerS    float64 `json:"goodput_per_s"`
-	CapacityPerS   float64 `json:"capacity_per_s"`
-	CapacityShare  float64 `json:"capacity_share"`
-	Amplification  float64 `json:"amplification"`
-	LatencyP50Ms   float64 `json:"latency_p50_ms"`
-	LatencyP90Ms   float64 `json:"latency_p90_ms"`
-	LatencyP99Ms   float64 `json:"latency_p99_ms"`
-	LatencyMaxMs   float64 `json:"latency_max_ms"`
-	CompletionS    float64 `json:"completion_s"`
+	Requests       uint64 `json:"requests"`
+	Attempts       uint64 `json:"attempts"`
+	Successes      uint64 `json:"successes"`
+	Throttled      uint64 `json:"throttled_attempts"`
+	ServerErrors   uint64 `json:"server_errors"`
+	GiveUps        uint64 `json:"give_ups"`
+	LimiterRefused uint64 `json:"give_ups_limiter_refused"`
+	BudgetRefused  uint64 `json:"give_ups_budget_refused"`
+	TimedOut       uint64 `json:"give_ups_timed_out"`
+	// TimedOutInFlight are the calls whose deadline passed while an attempt was in flight
+	// (cancelled); TimedOut those whose deadline passed while they waited.
+	TimedOutInFlight uint64  `json:"give_ups_deadline_in_flight"`
+	Exhausted        uint64  `json:"give_ups_attempts_exhausted"`
+	NonRetryable     uint64  `json:"give_ups_non_retryable"`
+	LimiterWaits     uint64  `json:"limiter_waits"`
+	LimiterWaitS     float64 `json:"limiter_wait_s"`
+	GoodputPerS      float64 `json:"goodput_per_s"`
+	CapacityPerS     float64 `json:"capacity_per_s"`
+	CapacityShare    float64 `json:"capacity_share"`
+	Amplification    float64 `json:"amplification"`
+	LatencyP50Ms     float64 `json:"latency_p50_ms"`
+	LatencyP90Ms     float64 `json:"latency_p90_ms"`
+	LatencyP99Ms     float64 `json:"latency_p99_ms"`
+	LatencyMaxMs     float64 `json:"latency_max_ms"`
+	CompletionS      float64 `json:"completion_s"`
 }
 
 // SeriesReport is a Series in report form.
@@ -133,7 +136,7 @@ func summarize(c *Counters, lat *Histogram, window, elapsed time.Duration, runs 
 	s := Summary{
 		Requests: c.Requests, Attempts: c.Attempts, Successes: c.Successes, Throttled: c.Throttled,
 		ServerErrors: c.ServerErrors, GiveUps: c.GiveUps, LimiterRefused: c.LimiterRefused,
-		BudgetRefused: c.BudgetRefused, TimedOut: c.TimedOut, Exhausted: c.Exhausted,
+		BudgetRefused: c.BudgetRefused, TimedOut: c.TimedOut, TimedOutInFlight: c.TimedOutInFlight, Exhausted: c.Exhausted,
 		NonRetryable: c.NonRetryable, LimiterWaits: c.LimiterWaits, LimiterWaitS: round(c.LimiterWait.Seconds(), 3),
 		LatencyP50Ms: ms(lat.Quantile(0.5)), LatencyP90Ms: ms(lat.Quantile(0.9)),
 		LatencyP99Ms: ms(lat.Quantile(0.99)), LatencyMaxMs: ms(lat.Max()),

@@ -58,6 +58,10 @@ type ServerSpec struct {
 	// Capacity, if not empty, gives some APIs a capacity that changes with time (and outage
 	// windows), overriding their rules.
 	Capacity *server.CapacitySchedule
+	// Hints are retry hints the server sends with throttling errors, consulted before the
+	// hints AWS sends (server.DefaultHints: Lambda's Retry-After); an entry without a header
+	// turns the hints of the requests it matches off.
+	Hints []server.Hint
 }
 
 // Loop says how a group's calls arrive.
@@ -147,6 +151,7 @@ type variant struct {
 	req  server.Request
 	thr  backoff.Signal // the server's throttling answer
 	fail backoff.Signal // the server's internal-error answer
+	hint *server.Hint   // the retry hint of the throttling answer, nil for none
 }
 
 // compiledGroup is a Group ready to run.
@@ -170,6 +175,8 @@ type compiled struct {
 	oracle limiter.Rules
 	groups []compiledGroup
 	nprocs int
+	// hints are the server's retry hints: the scenario's before the defaults
+	hints *server.Hints
 }
 
 const defaultRTT = 20 * time.Millisecond
@@ -200,7 +207,11 @@ func compile(s *Scenario) (*compiled, error) {
 	if err := checkRules(s.TollgateRules, s.tollgateRulesFile, maxCall, "tollgate rules"); err != nil {
 		return nil, err
 	}
-	c := &compiled{sc: s, rules: rules, oracle: oracleRules(rules, s.Server.Capacity)}
+	hints, err := server.DefaultHints().With(s.Server.Hints)
+	if err != nil {
+		return nil, fmt.Errorf("simulate: scenario %q: %w", s.Name, err)
+	}
+	c := &compiled{sc: s, rules: rules, oracle: oracleRules(rules, s.Server.Capacity), hints: hints}
 	for gi := range s.Groups {
 		g := s.Groups[gi]
 		if g.Processes <= 0 {
@@ -265,7 +276,7 @@ func compile(s *Scenario) (*compiled, error) {
 			if len(prefixes) == 0 {
 				prefixes = []string{""}
 			}
-			v0 := newVariant(op, "")
+			v0 := newVariant(op, "", hints)
 			info := opInfo{Service: op.Service, Operation: op.Operation, Region: v0.req.Region, Resource: op.Resource, Unfiltered: op.Unfiltered}
 			opIdx := slices.Index(cg.ops, info)
 			if opIdx < 0 {
@@ -273,7 +284,7 @@ func compile(s *Scenario) (*compiled, error) {
 				cg.ops = append(cg.ops, info)
 			}
 			for _, p := range prefixes {
-				v := newVariant(op, p)
+				v := newVariant(op, p, hints)
 				v.op = int32(opIdx)
 				total += w / float64(len(prefixes))
 				v.cum = total
@@ -297,8 +308,8 @@ func compile(s *Scenario) (*compiled, error) {
 }
 
 // newVariant precomputes the client key, the server request and the server's error answers
-// for op with prefix.
-func newVariant(op Operation, prefix string) variant {
+// (with their retry hint, from hints) for op with prefix.
+func newVariant(op Operation, prefix string, hints *server.Hints) variant {
 	region := op.Region
 	if region == "" {
 		region = "us-east-1"
@@ -314,14 +325,15 @@ func newVariant(op Operation, prefix string) variant {
 		}
 	}
 	v.thr, v.fail = serviceErrors(op.Service)
+	v.hint = hints.Lookup(op.Service, op.Operation)
 	return v
 }
 
 // serviceErrors returns the error code and HTTP status a service answers a throttled request
 // and a failed one with, as the services document them (EC2:
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html; S3:
-// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html; DynamoDB, Lambda, STS:
-// each API reference's Errors section).
+// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html; DynamoDB, Lambda, API
+// Gateway, STS: each API reference's Errors section).
 func serviceErrors(service string) (throttle, fail backoff.Signal) {
 	is := func(name string) bool { return service == name || strings.EqualFold(service, name) }
 	switch {
@@ -333,6 +345,9 @@ func serviceErrors(service string) (throttle, fail backoff.Signal) {
 		return backoff.Signal{Code: "ProvisionedThroughputExceededException", Status: 400}, backoff.Signal{Code: "InternalServerError", Status: 500}
 	case is("Lambda"):
 		return backoff.Signal{Code: "TooManyRequestsException", Status: 429}, backoff.Signal{Code: "ServiceException", Status: 500}
+	case is("API Gateway"):
+		// e.g. https://docs.aws.amazon.com/apigateway/latest/api/API_GetRestApis.html#API_GetRestApis_Errors
+		return backoff.Signal{Code: "TooManyRequestsException", Status: 429}, backoff.Signal{Code: "ServiceUnavailableException", Status: 503}
 	case is("STS"), is("IAM"):
 		return backoff.Signal{Code: "Throttling", Status: 400}, backoff.Signal{Code: "InternalFailure", Status: 500}
 	}

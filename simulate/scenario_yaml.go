@@ -350,7 +350,7 @@ func (p *scenarioParser) scenario(n *yaml.Node, s *Scenario) {
 }
 
 func (p *scenarioParser) server(n *yaml.Node, path string, sv *ServerSpec, s *Scenario) {
-	p.fields(n, path, []string{"rules", "faults", "s3", "capacity"}, func(key string, k, v *yaml.Node, field string) {
+	p.fields(n, path, []string{"rules", "faults", "s3", "capacity", "hints"}, func(key string, k, v *yaml.Node, field string) {
 		switch key {
 		case "rules":
 			var ref string
@@ -414,8 +414,66 @@ func (p *scenarioParser) server(n *yaml.Node, path string, sv *ServerSpec, s *Sc
 				sched.Steps = append(sched.Steps, st)
 			}
 			sv.Capacity = sched
+		case "hints":
+			for i, item := range p.list(v, field) {
+				f := fmt.Sprintf("%s[%d]", field, i)
+				if h, ok := p.hint(item, f); ok {
+					sv.Hints = append(sv.Hints, h)
+				}
+			}
 		}
 	})
+}
+
+// hint parses one of server.hints: {service, operation, header, after, form}. header "none"
+// turns hints off for the requests the entry matches; form defaults to seconds for Retry-After
+// and milliseconds for x-amz-retry-after.
+func (p *scenarioParser) hint(n *yaml.Node, path string) (server.Hint, bool) {
+	errs := len(p.errs)
+	var h server.Hint
+	var form string
+	p.fields(n, path, []string{"service", "operation", "header", "after", "form"}, func(key string, k, v *yaml.Node, field string) {
+		switch key {
+		case "service":
+			p.str(v, field, &h.Service)
+		case "operation":
+			p.str(v, field, &h.Operation)
+		case "header":
+			p.str(v, field, &h.Header)
+		case "after":
+			p.duration(v, field, &h.After)
+		case "form":
+			p.str(v, field, &form)
+		}
+	})
+	if len(p.errs) > errs {
+		return h, false
+	}
+	switch {
+	case strings.EqualFold(h.Header, "none"):
+		h.Header = ""
+	case form != "":
+		f, ok := server.ParseHintForm(form)
+		if !ok {
+			p.fail(n, path+".form", "want seconds, http-date or milliseconds, not %q", form)
+			return h, false
+		}
+		h.Form = f
+	case strings.EqualFold(h.Header, server.HeaderAmzRetryAfter):
+		h.Form = server.HintMilliseconds
+	default:
+		h.Form = server.HintSeconds
+	}
+	if err := h.Validate(); err != nil {
+		field, msg := path, err.Error()
+		if f, rest, ok := strings.Cut(msg, `": `); ok && strings.HasPrefix(f, `field "`) {
+			field, msg = path+"."+strings.TrimPrefix(f, `field "`), rest
+		}
+		p.fail(n, field, "%s", msg)
+		return h, false
+	}
+	h.Source = "scenario " + p.file
+	return h, true
 }
 
 var groupFields = []string{"name", "loop", "processes", "rate", "phases", "workers", "think", "start", "stop", "timeout", "rtt", "jitter", "operations"}

@@ -121,7 +121,7 @@ func TestCountsAddUp(t *testing.T) {
 			if s.Requests != s.Successes+s.GiveUps {
 				t.Errorf("%s/%s: requests %d != successes %d + give-ups %d", st.Strategy, g.Group, s.Requests, s.Successes, s.GiveUps)
 			}
-			if s.GiveUps != s.LimiterRefused+s.BudgetRefused+s.TimedOut+s.Exhausted+s.NonRetryable {
+			if s.GiveUps != s.LimiterRefused+s.BudgetRefused+s.TimedOut+s.TimedOutInFlight+s.Exhausted+s.NonRetryable {
 				t.Errorf("%s/%s: give-up reasons do not add up: %+v", st.Strategy, g.Group, s)
 			}
 			if s.Attempts < s.Successes+s.Throttled+s.ServerErrors {

@@ -3,6 +3,7 @@ package simulate
 import (
 	"errors"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/tollgate/tollgate/backoff"
@@ -101,7 +102,24 @@ func (p *policyClient) Finish(now time.Time, c *Call, s backoff.Signal) Decision
 			return d
 		}
 	}
-	return policyFinish(p.policy, &p.classes, now, c, s, p.rng)
+	d := policyFinishHints(p.policy, &p.classes, now, c, s, backoff.Hints{}, p.rng)
+	if d.Retry && c.Hints.AmzRetryAfter != "" {
+		d.Delay = sdkRetryAfter(d.Delay, c.Hints.AmzRetryAfter)
+	}
+	return d
+}
+
+// sdkRetryAfter is the SDK's retry middleware's adjustForRetryAfterHeader (aws-sdk-go-v2 v1.48
+// aws/retry/middleware.go): the backoff raised by an x-amz-retry-after of v milliseconds, clamped
+// to [backoff, backoff+5 s]; a value that is not a non-negative integer is ignored. The SDK
+// honours no other hint: Retry-After is ignored.
+func sdkRetryAfter(backoff time.Duration, v string) time.Duration {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms < 0 {
+		return backoff
+	}
+	h := time.Duration(ms) * time.Millisecond // wraps above 292 years, as the SDK's does
+	return min(max(h, backoff), backoff+5*time.Second)
 }
 
 // quotaRefusal reports the decision of a policy whose budget is a TokenQuota for a failure of
@@ -127,14 +145,20 @@ func quotaRefusal(p *backoff.Policy, class backoff.Class, now time.Time, c *Call
 		Level: lvl.Available, Capacity: lvl.Capacity}, true
 }
 
-// policyFinish applies a Policy to an attempt's outcome: Succeeded, or Failed (as FailedAs
-// with the class the policy gives the signal, cached in cc, and no hints).
+// policyFinish applies a Policy to an attempt's outcome as tollgate's middleware does:
+// Succeeded, or Failed (as FailedAs with the class the policy gives the signal, cached in cc,
+// and the server's hints, c.Hints, which the policy honours).
 func policyFinish(p *backoff.Policy, cc *classCache, now time.Time, c *Call, s backoff.Signal, rng *rand.Rand) Decision {
+	return policyFinishHints(p, cc, now, c, s, c.Hints, rng)
+}
+
+// policyFinishHints is policyFinish with the hints the policy is to honour.
+func policyFinishHints(p *backoff.Policy, cc *classCache, now time.Time, c *Call, s backoff.Signal, hints backoff.Hints, rng *rand.Rand) Decision {
 	if s == (backoff.Signal{}) {
 		p.Succeeded(now, &c.Policy)
 		return Decision{Class: backoff.Success, Stop: "success"}
 	}
-	pd := p.FailedAs(now, &c.Policy, cc.classify(p, s), backoff.Hints{}, rng)
+	pd := p.FailedAs(now, &c.Policy, cc.classify(p, s), hints, rng)
 	d := Decision{Class: pd.Class, Retry: pd.Retry, Delay: pd.Delay, Budget: pd.Budget, Level: pd.Level.Available, Capacity: pd.Level.Capacity}
 	if !pd.Retry {
 		d.Stop = pd.Stop.String()
@@ -279,7 +303,9 @@ func (t *tollgateClient) Finish(now time.Time, c *Call, s backoff.Signal) Decisi
 	d := policyFinish(t.policy, &t.classes, now, c, s, t.rng)
 	switch d.Class {
 	case backoff.Throttle:
-		t.lim.Throttled(now, c.Key)
+		// As the middleware's feedback: the throttle with the server's hint, which pauses the key.
+		retryAfter, _ := c.Hints.Delay(now)
+		t.lim.Feedback(now, c.Key, limiter.Feedback{Throttled: true, RetryAfter: retryAfter})
 	case backoff.Success:
 		t.lim.Succeeded(now, c.Key)
 	}

@@ -78,6 +78,12 @@ type Call struct {
 	Deadline time.Time   // when the caller gives up (zero: never)
 	Attempt  int         // attempts sent so far, the one in flight included
 
+	// Hints are the server's retry hints (x-amz-retry-after, Retry-After) on the latest
+	// attempt's answer, as the service sends them (server.Hints): set by the engine before
+	// Finish, zero when the answer carried none. A strategy honours them as the code it models
+	// does: the SDK only x-amz-retry-after, tollgate both.
+	Hints backoff.Hints
+
 	// Policy is the call's state under a backoff.Policy, for strategies built on one.
 	Policy backoff.Call
 	// Held is strategy scratch: the pending attempt holds its admission (a limiter

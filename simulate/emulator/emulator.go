@@ -39,8 +39,19 @@ type Options struct {
 	Latency, LatencyJitter time.Duration
 
 	// Faults are windows in which an API throttles everything or answers HTTP 500. Their offsets
-	// are measured from the moment the emulator starts serving (Start or Handler).
+	// are measured from the moment the emulator starts serving (Start or Handler), or from the
+	// instant given to SetOrigin.
 	Faults *server.FaultSchedule
+
+	// Capacity, if not nil, gives the APIs it covers a capacity that changes with time (token
+	// buckets per step, outage windows that answer HTTP 500), in place of their rules, as the
+	// simulator's server.capacity does. Its offsets count like the fault windows'.
+	Capacity *server.CapacitySchedule
+
+	// Hints are the retry hints throttling errors carry (Retry-After, x-amz-retry-after); nil
+	// means server.DefaultHints() (Lambda's Retry-After: 1, as AWS sends it); an empty Hints
+	// sends none.
+	Hints *server.Hints
 
 	// Seed seeds every random choice: latency jitter, request IDs, KMS nonces and data keys.
 	Seed uint64
@@ -105,10 +116,12 @@ type Emulator struct {
 
 	// mu serialises throttling decisions and the random source, so the model sees
 	// non-decreasing times and draws happen in a deterministic order for a given request order.
-	mu     sync.Mutex
-	model  *server.Model
-	rng    *rand.Rand
-	origin sync.Once
+	mu      sync.Mutex
+	model   *server.Model
+	decider server.Decider // model, or a CapacityModel over it
+	rng     *rand.Rand
+	origin  sync.Once
+	hints   *server.Hints
 
 	ec2 *ec2Store
 	s3  *objectStore
@@ -165,6 +178,18 @@ func New(opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
+	var decider server.Decider = model
+	if opts.Capacity != nil {
+		cm, err := server.NewCapacityModel(model, opts.Capacity)
+		if err != nil {
+			return nil, fmt.Errorf("emulator: %w", err)
+		}
+		decider = cm
+	}
+	hints := opts.Hints
+	if hints == nil {
+		hints = server.DefaultHints()
+	}
 	for _, bp := range opts.PartitionedPrefixes {
 		bucket, prefix, ok := strings.Cut(bp, "/")
 		if !ok || bucket == "" || prefix == "" || server.PrefixOf(prefix) != prefix {
@@ -179,6 +204,8 @@ func New(opts Options) (*Emulator, error) {
 		metrics: newMetrics(),
 		tables:  maps.Clone(opts.Tables),
 		model:   model,
+		decider: decider,
+		hints:   hints,
 		rng:     rand.New(rand.NewChaCha8(seedBytes(opts.Seed))),
 		created: clock(),
 		ec2:     newEC2Store(),
@@ -338,22 +365,38 @@ func (e *Emulator) Close() error {
 	return e.serveErr
 }
 
-// startClock fixes the fault schedule's origin to the emulator's clock the first time it serves.
+// startClock fixes the origin of the fault windows and capacity steps to the emulator's clock
+// the first time it serves, unless SetOrigin has.
 func (e *Emulator) startClock() {
 	e.origin.Do(func() {
-		if e.opts.Faults != nil {
-			e.mu.Lock()
-			e.model.SetOrigin(e.clock())
-			e.mu.Unlock()
-		}
+		e.mu.Lock()
+		e.setOrigin(e.clock())
+		e.mu.Unlock()
 	})
+}
+
+// SetOrigin sets the instant the fault windows' and capacity steps' offsets count from, in
+// place of the moment the emulator starts serving: a load that prepares its data first starts
+// its schedule with its workload.
+func (e *Emulator) SetOrigin(t time.Time) {
+	e.origin.Do(func() {})
+	e.mu.Lock()
+	e.setOrigin(t)
+	e.mu.Unlock()
+}
+
+func (e *Emulator) setOrigin(t time.Time) {
+	e.model.SetOrigin(t)
+	if cm, ok := e.decider.(*server.CapacityModel); ok {
+		cm.SetOrigin(t)
+	}
 }
 
 // decide asks the throttling model about r at the emulator's current time.
 func (e *Emulator) decide(r server.Request) server.Verdict {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.model.Decide(e.clock(), r)
+	return e.decider.Decide(e.clock(), r)
 }
 
 // now reads the emulator's clock (for timestamps in responses).

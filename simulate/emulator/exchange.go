@@ -30,7 +30,7 @@ type apiError struct {
 	message string
 	// throttled marks a throttling error (metrics result "throttled"; "failed" otherwise).
 	throttled bool
-	// header holds extra response headers (Lambda's Retry-After).
+	// header holds extra response headers.
 	header map[string]string
 	// fields holds extra top-level members of JSON error bodies (Lambda's Reason and Type,
 	// DynamoDB's ThrottlingReasons).
@@ -82,10 +82,14 @@ func (x *exchange) admit(req server.Request) bool {
 	return true
 }
 
-// fail writes err in the service's protocol.
+// fail writes err in the service's protocol; a throttling error carries the service's retry
+// hint (Options.Hints), as the simulator's server model hands it to its clients.
 func (x *exchange) fail(err *apiError) {
 	if err.throttled {
 		x.result = "throttled"
+		if h := x.e.hints.Lookup(x.svc.id, x.op); h != nil {
+			x.w.Header().Set(h.Header, h.Value(x.e.now()))
+		}
 	} else {
 		x.result = "failed"
 	}

@@ -29,7 +29,8 @@ var lambdaService = service{
 	},
 }
 
-// lambdaThrottle is TooManyRequestsException: HTTP 429 with Retry-After (seconds) and a Reason.
+// lambdaThrottle is TooManyRequestsException: HTTP 429 with a Reason (and the Retry-After hint of
+// server.DefaultHints, which exchange.fail adds).
 func lambdaThrottle(x *exchange) *apiError {
 	reason := "CallerRateLimitExceeded"
 	if x.op == "Invoke" {
@@ -38,7 +39,6 @@ func lambdaThrottle(x *exchange) *apiError {
 	return &apiError{
 		status: http.StatusTooManyRequests, code: "TooManyRequestsException", message: "Rate Exceeded.",
 		throttled: true,
-		header:    map[string]string{"Retry-After": "1"},
 		fields:    map[string]any{"Reason": reason, "Type": "User"},
 	}
 }

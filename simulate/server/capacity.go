@@ -182,8 +182,15 @@ func NewCapacityModel(base Decider, s *CapacitySchedule) (*CapacityModel, error)
 // Base returns the Decider for the requests the schedule does not cover.
 func (m *CapacityModel) Base() Decider { return m.base }
 
-// SetOrigin sets the instant step offsets count from.
-func (m *CapacityModel) SetOrigin(t time.Time) { m.origin = t }
+// SetOrigin sets the instant step offsets count from, and starts the schedule afresh from it:
+// requests decided before (an emulator's setup calls) leave the schedule's buckets as they were
+// at the start.
+func (m *CapacityModel) SetOrigin(t time.Time) {
+	m.origin = t
+	for _, b := range m.buckets {
+		*b = capacityBucket{steps: b.steps}
+	}
+}
 
 // Decide decides r at now.
 func (m *CapacityModel) Decide(now time.Time, r Request) Verdict {
