@@ -21,7 +21,19 @@
 // meanwhile, fault windows; server.CapacityModel for time-varying capacity and outages), a hop
 // back, and the client's decision (Client.Finish: retry after a delay, or stop). Calls end when
 // they succeed, when the client stops retrying, when a client-side limiter refuses them, or
-// at their deadline.
+// at their deadline — while they wait (to be admitted, or to retry), or while an attempt is in
+// flight: its caller cancels it then, as the SDK's HTTP request is cancelled by its context (an
+// attempt whose request would reach the server after the deadline never does; one whose answer
+// would come after it was decided by the server, its tokens spent), and the call gives up with
+// its own reason, deadline_in_flight.
+//
+// A throttling answer carries the retry hint its service sends (server.Hints: Lambda's and API
+// Gateway's Retry-After: 1 by default, as AWS sends them; a scenario's server.hints add or
+// remove some, x-amz-retry-after or Retry-After in seconds or as an HTTP-date), the same one the
+// emulator sends; the engine hands it to the client (Call.Hints), which honours it as the code it
+// models does: tollgate's policy both headers (clamped to [backoff, backoff+5 s]) and its
+// limiter the pause, the SDK's modes only x-amz-retry-after (its retry middleware's
+// adjustForRetryAfterHeader).
 //
 // # Strategies
 //
@@ -88,6 +100,11 @@
 //	                                all in flight at the start: the attempts released at each
 //	                                instant by the wake-up race (the SDK slept 41,974 times; the
 //	                                simulator asked 1,948 admissions), with the limiter's state
+//	TestSDKDeadlinesAndHintsEqualSDK  both modes with a deadline on every call, which passes
+//	                                during backoffs, adaptive sleeps and attempts in flight (the
+//	                                SDK's request is cancelled), and x-amz-retry-after on every
+//	                                throttle: the same attempts, times and call ends, with the
+//	                                reason ("deadline" or "deadline_in_flight")
 //
 // Two things about the SDK are modelled, not copied. Which of several sleepers that wake at
 // the same instant wins a token is a race between goroutines; the simulator draws it from the
@@ -95,9 +112,7 @@
 // to the same run), and with retries the race changes which call is retried when, not how the
 // bucket behaves. And where the SDK asks to sleep 0 ns (its bucket a hair short of a token after
 // a truncated sleep) it loops at once; a real clock has moved on by then, a virtual one has not,
-// so the simulator, and the tests' SDK (through its sleep hook), sleep 1 ns. A call's deadline
-// cancels waits and backoffs in both, but not an attempt in flight in the simulator (the tests
-// use no deadlines).
+// so the simulator, and the tests' SDK (through its sleep hook), sleep 1 ns.
 //
 // # Scenario files
 //
@@ -124,6 +139,10 @@
 //	              {service, operation, region, start, rate, burst, outage}; outage: true fails
 //	              every request (HTTP 500) from start until the next step. Any API, in a rule
 //	              or not; a step without operation is one bucket for the whole service
+//	  hints       list of retry hints on throttling errors, consulted before the ones AWS sends
+//	              (server.DefaultHints): {service, operation, header, after, form}; header
+//	              Retry-After (form seconds, the default, or http-date) or x-amz-retry-after
+//	              (milliseconds), or none to send no hint for the APIs the entry matches
 //	tollgate:
 //	  rules       "defaults" (default: limiter.DefaultRules(), the one-line install) or a rules
 //	              file, as a user would give one; the server's rules are tollgate-oracle's
@@ -170,7 +189,8 @@
 //
 // A Comparison has, per strategy, per group and per API (operation; over every group and within
 // each): requests, attempts, successes, throttled attempts, server errors, give-ups (by reason:
-// limiter refused, budget refused, timed out, attempts exhausted, not retryable), goodput (calls
+// limiter refused, budget refused, timed out while waiting, timed out in flight, attempts
+// exhausted, not retryable), goodput (calls
 // that succeeded within the load window, per second), the capacity of the server buckets the
 // calls go to (per second of the window) and goodput's share of it, amplification (attempts per
 // call), latency of successful calls p50/p90/p99 (deterministic log-linear histogram, within

@@ -38,6 +38,11 @@ func TestScenarioErrors(t *testing.T) {
 		{"name: [\n", `s.yaml:1: invalid YAML`},
 		{"", `s.yaml: empty scenario file`},
 		{base + "server:\n  rules: missing.yaml\n", `s.yaml:11: field "server.rules"`},
+		{base + "server:\n  hints:\n    - {service: Lambda, header: Retry-After, after: 1500ms}\n", `s.yaml:12: field "server.hints[0].after": Retry-After in seconds says whole seconds`},
+		{base + "server:\n  hints:\n    - {service: EC2, header: x-amz-retry-after, after: 1s, form: http-date}\n", `s.yaml:12: field "server.hints[0].form": x-amz-retry-after is written in milliseconds`},
+		{base + "server:\n  hints:\n    - {service: EC2, header: Retry-After, after: 1s, form: weekly}\n", `s.yaml:12: field "server.hints[0].form": want seconds, http-date or milliseconds`},
+		{base + "server:\n  hints:\n    - {header: Retry-After, after: 1s}\n", `s.yaml:12: field "server.hints[0].service": required`},
+		{base + "server:\n  hints:\n    - {service: EC2, header: Retry-Later, after: 1s}\n", `s.yaml:12: field "server.hints[0].header"`},
 	} {
 		_, err := simulate.ParseScenario("s.yaml", []byte(tc.yaml), t.TempDir())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -29,6 +29,7 @@ import (
 	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/simulate/emulator"
+	"github.com/tollgate/tollgate/simulate/server"
 )
 
 // The simulator's SDK baselines are proven equal to the real aws-sdk-go-v2 v1.48 retryers here.
@@ -134,12 +135,16 @@ type workload struct {
 	duration           time.Duration
 	maxAttempts        int
 	seed               uint64
+	// timeout is each call's deadline (0: none); hints are the server's retry hints
+	timeout time.Duration
+	hints   []server.Hint
 }
 
 func (w workload) scenario() *Scenario {
 	return &Scenario{Name: "sdk-equal", Duration: w.duration, Seed: w.seed, Runs: 1, MaxAttempts: w.maxAttempts,
+		Server: ServerSpec{Hints: w.hints},
 		Groups: []Group{{Name: "g", Loop: ClosedLoop, Processes: w.processes, Workers: w.workers, Think: w.think, RTT: w.rtt,
-			Operations: []Operation{{Service: "EC2", Operation: "DescribeInstances"}}}}}
+			Timeout: w.timeout, Operations: []Operation{{Service: "EC2", Operation: "DescribeInstances"}}}}}
 }
 
 // starts returns when each worker (process-major) starts its first call: the engine's draws.
@@ -217,12 +222,29 @@ type hopClient struct {
 	rec   *recorder
 }
 
-// attemptsKey is the context key of a call's attempt counter, which hopClient counts.
-type attemptsKey struct{}
+// attemptsKey is the context key of a call's attempt counter, which hopClient counts;
+// inFlightKey that of a flag hopClient sets when the call's context ends an attempt in flight.
+type (
+	attemptsKey struct{}
+	inFlightKey struct{}
+)
+
+// hop waits d, or until ctx is done (the deadline cancels an attempt in flight).
+func hop(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 func (c *hopClient) Do(req *http.Request) (*http.Response, error) {
 	sent := time.Now()
-	if n, ok := req.Context().Value(attemptsKey{}).(*int); ok {
+	ctx := req.Context()
+	if n, ok := ctx.Value(attemptsKey{}).(*int); ok {
 		*n++
 	}
 	fill, measured, tokens := c.state.limiterState()
@@ -233,8 +255,24 @@ func (c *hopClient) Do(req *http.Request) (*http.Response, error) {
 			attempt, _ = strconv.Atoi(v)
 		}
 	}
-	time.Sleep(c.hop)
-	srv := req.Clone(req.Context())
+	record := func(throttled bool) {
+		at := sent.Sub(c.t0)
+		c.rec.mu.Lock()
+		c.rec.sends = append(c.rec.sends, sendRec{proc: c.proc, at: at, attempt: attempt, quota: quota, fill: fill, measured: measured, tokens: tokens})
+		c.rec.outcomes = append(c.rec.outcomes, outcomeRec{proc: c.proc, at: at, attempt: attempt, throttled: throttled})
+		c.rec.mu.Unlock()
+	}
+	canceled := func(err error) (*http.Response, error) {
+		if f, ok := ctx.Value(inFlightKey{}).(*bool); ok {
+			*f = true
+		}
+		record(false)
+		return nil, err
+	}
+	if err := hop(ctx, c.hop); err != nil {
+		return canceled(err)
+	}
+	srv := req.Clone(ctx)
 	srv.Host = req.URL.Host
 	srv.RequestURI = req.URL.RequestURI()
 	if srv.Body == nil {
@@ -244,12 +282,10 @@ func (c *hopClient) Do(req *http.Request) (*http.Response, error) {
 	c.emu.ServeHTTP(rr, srv)
 	resp := rr.Result()
 	resp.Request = req
-	time.Sleep(c.hop)
-	at := sent.Sub(c.t0)
-	c.rec.mu.Lock()
-	c.rec.sends = append(c.rec.sends, sendRec{proc: c.proc, at: at, attempt: attempt, quota: quota, fill: fill, measured: measured, tokens: tokens})
-	c.rec.outcomes = append(c.rec.outcomes, outcomeRec{proc: c.proc, at: at, attempt: attempt, throttled: resp.StatusCode == 503})
-	c.rec.mu.Unlock()
+	if err := hop(ctx, c.hop); err != nil {
+		return canceled(err)
+	}
+	record(resp.StatusCode == 503)
 	return resp, nil
 }
 
@@ -262,7 +298,11 @@ func runSDK(t *testing.T, w workload, mode string, runSeed uint64) (*recorder, t
 	useNanosecondSleeps(t, &rec.sleeps)
 	synctest.Test(t, func(t *testing.T) {
 		t0 = time.Now()
-		emu, err := emulator.New(emulator.Options{Seed: 1})
+		hints, err := server.DefaultHints().With(w.hints)
+		if err != nil {
+			t.Fatal(err)
+		}
+		emu, err := emulator.New(emulator.Options{Seed: 1, Hints: hints})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,9 +332,15 @@ func runSDK(t *testing.T, w workload, mode string, runSeed uint64) (*recorder, t
 					defer wg.Done()
 					time.Sleep(start)
 					for {
-						attempts := 0
+						attempts, inFlight := 0, false
 						ctx := context.WithValue(context.Background(), attemptsKey{}, &attempts)
+						ctx = context.WithValue(ctx, inFlightKey{}, &inFlight)
+						cancel := context.CancelFunc(func() {})
+						if w.timeout > 0 {
+							ctx, cancel = context.WithTimeout(ctx, w.timeout)
+						}
 						_, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
+						cancel()
 						end := "success"
 						if err != nil {
 							var quota ratelimit.QuotaExceededError
@@ -304,6 +350,10 @@ func runSDK(t *testing.T, w workload, mode string, runSeed uint64) (*recorder, t
 								end = "budget"
 							case errors.As(err, &maxed):
 								end = "max_attempts"
+							case errors.Is(err, context.DeadlineExceeded) && inFlight:
+								end = ReasonDeadlineInFlight
+							case errors.Is(err, context.DeadlineExceeded):
+								end = "deadline"
 							default:
 								end = err.Error()
 							}
@@ -538,5 +588,37 @@ func TestSDKAdaptiveWakeUpsEqualSDK(t *testing.T) {
 	t.Logf("simulator: %d admissions answered with a wait (the losers of a wake-up are told, not asked)", sim.sleeps.total)
 	if sdk.sleeps.atOnce < w.workers/2 {
 		t.Errorf("at most %d SDK sleepers at once: the workload does not exercise shared wake-ups", sdk.sleeps.atOnce)
+	}
+}
+
+// Deadlines and server hints, as the real retryers meet them: every call has a deadline, which
+// passes during backoffs, adaptive sleeps and attempts in flight (the SDK's HTTP request is then
+// cancelled: its context's error ends the call, and the adaptive limiter counts the attempt as
+// completed, not throttled); the server's throttles carry x-amz-retry-after, which raises the
+// SDK's backoff (clamped to [backoff, backoff+5 s]). The attempts, their times and the calls'
+// ends must be the same, the reason too ("deadline" while waiting, "deadline_in_flight").
+func TestSDKDeadlinesAndHintsEqualSDK(t *testing.T) {
+	hints := []server.Hint{{Service: "EC2", Header: server.HeaderAmzRetryAfter, Form: server.HintMilliseconds, After: 700 * time.Millisecond}}
+	for _, c := range []struct {
+		mode  string
+		strat Strategy
+		w     workload
+	}{
+		{"standard", &SDKStandard{}, workload{processes: 2, workers: 16, think: 10 * time.Millisecond, rtt: 300 * time.Millisecond,
+			duration: 8 * time.Second, seed: 21, timeout: 1234567 * time.Microsecond, hints: hints}},
+		{"adaptive", &SDKAdaptive{}, workload{processes: 10, workers: 1, think: 5 * time.Millisecond, rtt: 400 * time.Millisecond,
+			duration: 40 * time.Second, seed: 22, timeout: 1234567 * time.Microsecond, hints: hints}},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			sdk, _ := compareWithSDK(t, c.w, c.mode, c.strat)
+			ends := map[string]int{}
+			for _, call := range sdk.calls {
+				ends[call.end]++
+			}
+			t.Logf("SDK: %s; calls ended: %v", summary(sdk), ends)
+			if ends[ReasonDeadlineInFlight] == 0 || ends["deadline"] == 0 {
+				t.Errorf("calls ended %v: the workload must end calls in flight and while they wait", ends)
+			}
+		})
 	}
 }
