@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"time"
 
 	smithy "github.com/aws/smithy-go"
 	smithymiddleware "github.com/aws/smithy-go/middleware"
@@ -14,6 +15,20 @@ import (
 // callStats are what the attempt counter saw of one call.
 type callStats struct {
 	attempts, throttled int
+	// canceled: the latest attempt ended because the call's context did (its deadline passed
+	// while the attempt was in flight)
+	canceled bool
+	// t0, when set (scenario runs), is the run's start: the counter then keeps each answered
+	// attempt in answers
+	t0      time.Time
+	answers []answer
+}
+
+// answer is an attempt that got an answer: when it ended (from the run's start), how long it
+// took on the wire, and whether it was throttled.
+type answer struct {
+	end, rtt  time.Duration
+	throttled bool
 }
 
 type callKey struct{}
@@ -29,12 +44,19 @@ func (attemptCounter) ID() string { return "tollgate.load.AttemptCounter" }
 func (attemptCounter) HandleFinalize(ctx context.Context, in smithymiddleware.FinalizeInput, next smithymiddleware.FinalizeHandler) (
 	smithymiddleware.FinalizeOutput, smithymiddleware.Metadata, error,
 ) {
+	sent := time.Now()
 	out, md, err := next.HandleFinalize(ctx, in)
 	if cs, ok := ctx.Value(callKey{}).(*callStats); ok {
 		// One call's attempts run one after another: no lock needed.
 		cs.attempts++
-		if err != nil && classify(err) == backoff.Throttle {
+		throttled := err != nil && classify(err) == backoff.Throttle
+		if throttled {
 			cs.throttled++
+		}
+		cs.canceled = err != nil && ctx.Err() != nil
+		if !cs.t0.IsZero() && !cs.canceled {
+			now := time.Now()
+			cs.answers = append(cs.answers, answer{end: now.Sub(cs.t0), rtt: now.Sub(sent), throttled: throttled})
 		}
 	}
 	return out, md, err

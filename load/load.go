@@ -17,7 +17,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,8 +119,15 @@ type Config struct {
 	// Timeout bounds each call (its context's deadline); 0 means none.
 	Timeout time.Duration
 
-	// NoTollgate runs the clients with the SDK's own standard retryer, without tollgate.
+	// Retryer is what retries the calls: RetryerTollgate (tollgate's middleware; the default),
+	// RetryerStandard (the SDK's standard retry mode, as every client builds it by default) or
+	// RetryerAdaptive (the SDK's adaptive retry mode).
+	Retryer string
+	// NoTollgate is Retryer: RetryerStandard.
 	NoTollgate bool
+	// Arrivals is how rate mode spaces its calls: ArrivalsEven (the default) or
+	// ArrivalsPoisson.
+	Arrivals string
 	// Limiter is tollgate's client-side limiter; nil means none (retries and backoff only).
 	Limiter *limiter.Limiter
 	// MaxAttempts is the maximum attempts per call; 0 means the SDK default, 3.
@@ -161,8 +167,25 @@ func (c *Config) check() error {
 		return errors.New("load: concurrency, timeout, max attempts and keys must not be negative")
 	case c.Rate == 0 && c.Concurrency == 0:
 		return errors.New("load: set a rate or a concurrency")
+	case c.NoTollgate && c.Retryer != "" && c.Retryer != RetryerStandard:
+		return fmt.Errorf("load: NoTollgate and Retryer %q disagree", c.Retryer)
+	}
+	if _, err := retryerKind(c.Retryer); err != nil {
+		return err
+	}
+	if c.Arrivals != "" && c.Arrivals != ArrivalsEven && c.Arrivals != ArrivalsPoisson {
+		return fmt.Errorf("load: arrivals %q: want even or poisson", c.Arrivals)
 	}
 	return nil
+}
+
+// retryer returns the run's retryer kind.
+func (c *Config) retryer() string {
+	if c.NoTollgate {
+		return RetryerStandard
+	}
+	k, _ := retryerKind(c.Retryer)
+	return k
 }
 
 // Run drives the load described by cfg and returns its report. It returns an error when the
@@ -205,21 +228,18 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer run.idle.close()
 	setup, err := newClients(ctx, Config{Endpoint: cfg.Endpoint, Region: cfg.Region, Credentials: cfg.Credentials,
-		NoTollgate: true, Concurrency: 1}, nil)
+		Retryer: RetryerStandard, Concurrency: 1}, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer setup.idle.close()
 	setup.keys = cfg.Keys
-	done := map[uintptr]bool{} // setups shared by several operations run once
-	for _, op := range ops {
-		if op.setup == nil || done[reflect.ValueOf(op.setup).Pointer()] {
-			continue
-		}
-		done[reflect.ValueOf(op.setup).Pointer()] = true
-		if err := op.setup(ctx, setup); err != nil {
-			return nil, err
-		}
+	targets := make([]target, len(ops))
+	for i := range targets {
+		targets[i] = defaultTarget
+	}
+	if err := runSetups(ctx, setup, ops, targets); err != nil {
+		return nil, err
 	}
 	run.keys, run.instanceID, run.ciphertext = cfg.Keys, setup.instanceID, setup.ciphertext
 
@@ -243,7 +263,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		cs := &callStats{}
 		cctx = context.WithValue(cctx, callKey{}, cs)
 		start := time.Now()
-		err := ops[i].call(cctx, run, n)
+		err := ops[i].call(cctx, run, defaultTarget, n)
 		rec.record(i, cs, time.Since(start), err)
 	}
 
@@ -260,11 +280,12 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	return rec.report(cfg, elapsed, offered, dropped), nil
 }
 
-// openLoop starts calls at cfg.Rate per second until cfg.Duration has passed or ctx is done,
-// at most cfg.Concurrency (or defaultInflightCap) in flight, and waits for them. It returns
-// how many calls the rate asked for and how many of those it could not start because the cap
-// was reached. Its work per wake-up is bounded by the cap, whatever the rate: the calls that
-// cannot start are counted, not iterated over.
+// openLoop starts calls at cfg.Rate per second (evenly spaced, or as a Poisson process) until
+// cfg.Duration has passed or ctx is done, at most cfg.Concurrency (or defaultInflightCap) in
+// flight, and waits for them. It returns how many calls the rate asked for and how many of those
+// it could not start because the cap was reached: none is dropped silently. Its work per wake-up
+// is bounded by the cap, whatever the rate: the calls that cannot start are counted, not
+// started one by one.
 func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.Rand) int, call func(i, n int)) (offered, dropped int64) {
 	limit := cfg.Concurrency
 	if limit == 0 {
@@ -273,7 +294,7 @@ func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.
 	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x6c6f6164))
-	var issued int64
+	sched, _ := newSchedule(cfg.Arrivals, cfg.Rate, rand.New(rand.NewPCG(cfg.Seed, 0x61727276)))
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -281,13 +302,13 @@ func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.
 		if elapsed >= cfg.Duration || ctx.Err() != nil {
 			break
 		}
-		due := int64(min(elapsed.Seconds()*cfg.Rate, 1<<62)) + 1
 	start:
-		for issued < due && ctx.Err() == nil {
+		for sched.peek() <= elapsed && ctx.Err() == nil {
 			select {
 			case sem <- struct{}{}:
+				sched.take()
+				offered++
 				i, n := pick(r), r.IntN(1<<30)
-				issued++
 				wg.Add(1)
 				go func() {
 					defer func() { <-sem; wg.Done() }()
@@ -295,20 +316,20 @@ func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.
 				}()
 			default:
 				// The cap is reached: whatever else is due now cannot start.
-				dropped += due - issued
-				issued = due
+				n := sched.skip(elapsed + 1)
+				offered += n
+				dropped += n
 				break start
 			}
 		}
-		next := time.Duration(min(float64(issued)/cfg.Rate*float64(time.Second), float64(cfg.Duration)))
-		timer.Reset(max(next-time.Since(start), 0))
+		timer.Reset(max(min(sched.peek(), cfg.Duration)-time.Since(start), 0))
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
 		}
 	}
 	wg.Wait()
-	return issued, dropped
+	return offered, dropped
 }
 
 // closedLoop runs cfg.Concurrency workers making calls back to back until cfg.Duration has
@@ -328,8 +349,9 @@ func closedLoop(ctx context.Context, cfg Config, start time.Time, pick func(*ran
 	wg.Wait()
 }
 
-// newClients builds the six SDK clients for cfg, with tollgate unless cfg.NoTollgate, and with
-// the attempt counter feeding rec when rec is not nil.
+// newClients builds the six SDK clients for cfg, with its retryer (tollgate, or the SDK's
+// standard or adaptive mode, each client its own), and with the attempt counter feeding rec
+// when rec is not nil.
 func newClients(ctx context.Context, cfg Config, rec *recorder) (*clients, error) {
 	region := cfg.Region
 	if region == "" {
@@ -362,7 +384,8 @@ func newClients(ctx context.Context, cfg Config, rec *recorder) (*clients, error
 	if cfg.MaxAttempts > 0 {
 		opts = append(opts, config.WithRetryMaxAttempts(cfg.MaxAttempts))
 	}
-	if !cfg.NoTollgate {
+	switch cfg.retryer() {
+	case RetryerTollgate:
 		tg, err := middleware.New(middleware.Config{
 			Limiter:  cfg.Limiter,
 			Policy:   backoff.Policy{MaxAttempts: cfg.MaxAttempts},
@@ -373,6 +396,9 @@ func newClients(ctx context.Context, cfg Config, rec *recorder) (*clients, error
 			return nil, fmt.Errorf("load: %w", err)
 		}
 		opts = append(opts, middleware.WithTollgate(tg))
+	case RetryerAdaptive:
+		// Every client builds its own adaptive retryer, as with AWS_RETRY_MODE=adaptive.
+		opts = append(opts, config.WithRetryMode(aws.RetryModeAdaptive))
 	}
 	if rec != nil {
 		opts = append(opts, config.WithAPIOptions([]func(*smithymiddleware.Stack) error{countAttempts}))

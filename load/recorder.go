@@ -25,7 +25,8 @@ type recorder struct {
 
 type apiStats struct {
 	calls, failed, refused, attempts, throttled int
-	latency                                     simulate.Histogram
+	latency                                     simulate.Histogram // every call's
+	okLatency                                   simulate.Histogram // successful calls'
 	codes                                       map[string]int
 }
 
@@ -43,6 +44,7 @@ func (r *recorder) record(i int, cs *callStats, d time.Duration, err error) {
 	a.throttled += cs.throttled
 	a.latency.Add(d)
 	if err == nil {
+		a.okLatency.Add(d)
 		return
 	}
 	a.failed++

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,10 +17,13 @@ import (
 
 // Report is what a run did, per API of the mix and in total.
 type Report struct {
-	Endpoint string  `json:"endpoint"`
-	Tollgate bool    `json:"tollgate"` // tollgate was installed (false: the SDK's standard retryer)
-	Mode     string  `json:"mode"`     // "rate 100/s" or "concurrency 16"
-	Seconds  float64 `json:"seconds"`  // how long the run took, in-flight calls included
+	Endpoint string `json:"endpoint"`
+	Tollgate bool   `json:"tollgate"` // tollgate was installed (false: one of the SDK's retry modes)
+	// Retryer is what retried the calls: "tollgate", "standard" or "adaptive" (the SDK's modes).
+	Retryer  string  `json:"retryer"`
+	Arrivals string  `json:"arrivals,omitempty"` // rate mode: "even" or "poisson"
+	Mode     string  `json:"mode"`               // "rate 100/s" or "concurrency 16"
+	Seconds  float64 `json:"seconds"`            // how long the run took, in-flight calls included
 	// Offered is, in rate mode, the calls the rate asked for until the run stopped; Dropped
 	// those of them not started because Config.Concurrency (or 1,000) calls were in flight
 	// already. Offered = Dropped + Total.Calls.
@@ -44,10 +48,14 @@ type APIStats struct {
 	Throttled int `json:"throttled"` // attempts the endpoint throttled
 	// CallsPerSecond is Calls over the run's duration.
 	CallsPerSecond float64 `json:"calls_per_second"`
-	// P50, P99 and Max are call latencies (retries and waits included), in seconds.
-	P50 float64 `json:"p50_seconds"`
-	P99 float64 `json:"p99_seconds"`
-	Max float64 `json:"max_seconds"`
+	// P50, P99 and Max are the latencies of every call, failed ones included (retries and
+	// waits included), in seconds; SucceededP50 and SucceededP99 those of the calls that
+	// succeeded (what the simulator reports).
+	P50          float64 `json:"p50_seconds"`
+	P99          float64 `json:"p99_seconds"`
+	Max          float64 `json:"max_seconds"`
+	SucceededP50 float64 `json:"succeeded_p50_seconds"`
+	SucceededP99 float64 `json:"succeeded_p99_seconds"`
 	// Errors counts failed calls by AWS error code ("client-side refusal", "transport" for
 	// failures without one).
 	Errors map[string]int `json:"errors,omitempty"`
@@ -60,9 +68,12 @@ func (r *recorder) report(cfg Config, elapsed time.Duration, offered, dropped in
 	if u, err := url.Parse(endpoint); err == nil {
 		endpoint = redact.URL(u)
 	}
-	rep := &Report{Endpoint: endpoint, Tollgate: !cfg.NoTollgate, Seconds: elapsed.Seconds(), Offered: offered, Dropped: dropped}
+	retryer := cfg.retryer()
+	rep := &Report{Endpoint: endpoint, Tollgate: retryer == RetryerTollgate, Retryer: retryer, Seconds: elapsed.Seconds(),
+		Offered: offered, Dropped: dropped}
 	if cfg.Rate > 0 {
-		rep.Mode = fmt.Sprintf("rate %g/s", cfg.Rate)
+		rep.Arrivals = cmp.Or(cfg.Arrivals, ArrivalsEven)
+		rep.Mode = fmt.Sprintf("rate %g/s (%s)", cfg.Rate, rep.Arrivals)
 		rep.InFlight = cfg.Concurrency
 		if rep.InFlight == 0 {
 			rep.InFlight = defaultInflightCap
@@ -70,13 +81,14 @@ func (r *recorder) report(cfg Config, elapsed time.Duration, offered, dropped in
 	} else {
 		rep.Mode = fmt.Sprintf("concurrency %d", cfg.Concurrency)
 	}
-	var all simulate.Histogram
+	var all, ok simulate.Histogram
 	rep.Total.API = "total"
 	for i, m := range r.mix {
 		a := &r.apis[i]
-		s := stats(m.API(), a, &a.latency, elapsed)
+		s := stats(m.API(), a, &a.latency, &a.okLatency, elapsed)
 		rep.APIs = append(rep.APIs, s)
 		all.Merge(&a.latency)
+		ok.Merge(&a.okLatency)
 		rep.Total.Calls += s.Calls
 		rep.Total.Succeeded += s.Succeeded
 		rep.Total.Failed += s.Failed
@@ -91,15 +103,17 @@ func (r *recorder) report(cfg Config, elapsed time.Duration, offered, dropped in
 		}
 	}
 	sort.Slice(rep.APIs, func(i, j int) bool { return rep.APIs[i].API < rep.APIs[j].API })
-	t := stats("total", &apiStats{}, &all, elapsed)
+	t := stats("total", &apiStats{}, &all, &ok, elapsed)
 	rep.Total.CallsPerSecond, rep.Total.P50, rep.Total.P99, rep.Total.Max = float64(rep.Total.Calls)/max(elapsed.Seconds(), 1e-9), t.P50, t.P99, t.Max
+	rep.Total.SucceededP50, rep.Total.SucceededP99 = t.SucceededP50, t.SucceededP99
 	return rep
 }
 
-func stats(api string, a *apiStats, h *simulate.Histogram, elapsed time.Duration) APIStats {
+func stats(api string, a *apiStats, h, ok *simulate.Histogram, elapsed time.Duration) APIStats {
 	s := APIStats{API: api, Calls: a.calls, Succeeded: a.calls - a.failed, Failed: a.failed, Refused: a.refused,
 		Attempts: a.attempts, Throttled: a.throttled, CallsPerSecond: float64(a.calls) / max(elapsed.Seconds(), 1e-9),
-		P50: h.Quantile(0.5).Seconds(), P99: h.Quantile(0.99).Seconds(), Max: h.Max().Seconds()}
+		P50: h.Quantile(0.5).Seconds(), P99: h.Quantile(0.99).Seconds(), Max: h.Max().Seconds(),
+		SucceededP50: ok.Quantile(0.5).Seconds(), SucceededP99: ok.Quantile(0.99).Seconds()}
 	if len(a.codes) > 0 {
 		s.Errors = map[string]int{}
 		for k, v := range a.codes {
@@ -129,8 +143,11 @@ func (r *Report) Write(w io.Writer, format string) error {
 
 func (r *Report) header() string {
 	who := "tollgate"
-	if !r.Tollgate {
+	switch r.Retryer {
+	case RetryerStandard:
 		who = "SDK standard retryer, no tollgate"
+	case RetryerAdaptive:
+		who = "SDK adaptive retryer, no tollgate"
 	}
 	h := fmt.Sprintf("load against %s: %s, %.1fs, %s", r.Endpoint, r.Mode, r.Seconds, who)
 	if r.Dropped > 0 {
@@ -155,8 +172,18 @@ var columns = []struct {
 		}
 		return fmt.Sprintf("%.2f", float64(s.Attempts)/float64(s.Calls))
 	}},
-	{"p50", func(s *APIStats) string { return seconds(s.P50) }},
-	{"p99", func(s *APIStats) string { return seconds(s.P99) }},
+	{"p50 ok", func(s *APIStats) string { return okSeconds(s, s.SucceededP50) }},
+	{"p99 ok", func(s *APIStats) string { return okSeconds(s, s.SucceededP99) }},
+	{"p50 all", func(s *APIStats) string { return seconds(s.P50) }},
+	{"p99 all", func(s *APIStats) string { return seconds(s.P99) }},
+}
+
+// okSeconds prints a latency of successful calls, "-" when none succeeded.
+func okSeconds(s *APIStats, v float64) string {
+	if s.Succeeded == 0 {
+		return "-"
+	}
+	return seconds(v)
 }
 
 // seconds prints a latency with three significant digits or so.
@@ -200,7 +227,8 @@ func (r *Report) writeTable(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "calls: operation invocations; attempts: requests sent; throttled: attempts the endpoint throttled;")
-	fmt.Fprintln(w, "refused: failed calls tollgate (or the SDK's retry quota) refused on the client side; p50/p99: call latency.")
+	fmt.Fprintln(w, "refused: failed calls tollgate (or the SDK's retry quota) refused on the client side;")
+	fmt.Fprintln(w, "p50/p99 ok: latency of the calls that succeeded; p50/p99 all: of every call, failed ones included.")
 	if errs := errorSummary(r.Total.Errors); errs != "" {
 		fmt.Fprintln(w, "failures by error:", errs)
 	}
