@@ -1,7 +1,8 @@
 // Command tollgate-live holds tollgate's commands that drive real AWS SDK for Go v2 clients or
 // write observability files: `load` (real EC2, S3, DynamoDB, KMS, Lambda and STS clients with
-// tollgate against the emulator or an endpoint, serving /metrics) and `dashboard` (Grafana
-// dashboards and provisioning). It is a separate program from cmd/tollgate because linking the
+// tollgate against the emulator or an endpoint, serving /metrics), `calibrate` (a scenario in
+// virtual time beside real SDK clients in real time) and `dashboard` (Grafana dashboards and
+// provisioning). It is a separate program from cmd/tollgate because linking the
 // SDK's service clients and the Grafana Foundation SDK takes minutes and gigabytes of memory from
 // a cold build cache, which the simulator does not need.
 //
@@ -38,6 +39,8 @@ observability files:
 
   load        real SDK clients (EC2, S3, DynamoDB, KMS, Lambda, STS) with tollgate, against the
               in-process emulator or an endpoint, serving Prometheus metrics while they run
+  calibrate   a scenario in virtual time and in real time with real SDK clients, side by side:
+              how far the simulator's predictions are from what the real clients do
   dashboard   Grafana dashboards (generated with the Grafana Foundation SDK) and provisioning
 
 It is separate from 'tollgate' (simulate, replay, import, fit, brooker, emulate) because building
@@ -49,7 +52,8 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.`
 func newRoot() *cobra.Command {
 	root := cli.NewRoot("tollgate-live", "drive real AWS SDK clients with tollgate and write Grafana dashboards", rootLong)
 	root.Example = `  tollgate-live load --duration 30s --rate 150
+  tollgate-live calibrate examples/scenarios/calibrate-open.yaml
   tollgate-live dashboard --out grafana/`
-	root.AddCommand(newLoadCommand(), newDashboardCommand())
+	root.AddCommand(newLoadCommand(), newCalibrateCommand(), newDashboardCommand())
 	return root
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/tollgate/tollgate/internal/cli"
 	"github.com/tollgate/tollgate/internal/outfile"
@@ -62,10 +61,7 @@ Strategies: ` + strings.Join(simulate.StrategyNames(), ", ") + `.`,
 					return err
 				}
 				g.Add(name)
-				for _, ref := range scenarioFiles(data) {
-					if ref != "" && !filepath.IsAbs(ref) {
-						ref = filepath.Join(filepath.Dir(name), ref)
-					}
+				for _, ref := range simulate.ScenarioFiles(data, filepath.Dir(name)) {
 					g.Add(ref)
 				}
 				if err := checkOutputs(g, o.out, comparisonFiles); err != nil {
@@ -115,23 +111,6 @@ Strategies: ` + strings.Join(simulate.StrategyNames(), ", ") + `.`,
 	cli.IntVar(f, &parallel, "parallel", 0, cli.AtLeast(0), "runs to execute at once (0: every core)")
 	f.BoolVar(&show, "print-scenario", false, "print the scenario's YAML and exit")
 	return cmd
-}
-
-// scenarioFiles returns the files a scenario names (server rules and faults, tollgate rules),
-// relative to its directory, so that --out never writes over them. Keywords such as
-// "defaults" are returned too; the guard ignores names that are not files.
-func scenarioFiles(data []byte) []string {
-	var refs struct {
-		Server struct {
-			Rules  string `yaml:"rules"`
-			Faults string `yaml:"faults"`
-		} `yaml:"server"`
-		Tollgate struct {
-			Rules string `yaml:"rules"`
-		} `yaml:"tollgate"`
-	}
-	_ = yaml.Unmarshal(data, &refs) // a broken scenario is reported by ParseScenario
-	return []string{refs.Server.Rules, refs.Server.Faults, refs.Tollgate.Rules}
 }
 
 // completeStrategies completes a comma-separated list of strategy names.
