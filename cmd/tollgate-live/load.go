@@ -29,12 +29,19 @@ import (
 	"github.com/tollgate/tollgate/simulate/server"
 )
 
-const loadLong = `Drives real AWS SDK for Go v2 clients, with tollgate installed (or, with --no-tollgate, the
-SDK's standard retryer), through a mix of operations at a rate (open loop) or a concurrency
-(closed loop) for a duration, and prints per API: calls, failures, client-side refusals,
-attempts, throttled attempts, p50 and p99 latency. Without --endpoint it starts tollgate's AWS
-emulator in-process on 127.0.0.1, throttled with AWS's published quotas (change them with
---emulator-rules, add fault windows with --emulator-faults).
+const loadLong = `Drives real AWS SDK for Go v2 clients, with tollgate installed (or the SDK's standard or
+adaptive retryer: --retryer), through a mix of operations at a rate (open loop: evenly spaced or
+Poisson arrivals, --arrivals) or a concurrency (closed loop) for a duration, and prints per API:
+calls, failures, client-side refusals, attempts, throttled attempts, p50 and p99 latency of the
+calls that succeeded and of every call. In rate mode a call that cannot start (--concurrency
+calls already in flight) is counted and reported, never silently dropped. Without --endpoint it
+starts tollgate's AWS emulator in-process on 127.0.0.1, throttled with AWS's published quotas
+(change them with --emulator-rules, add fault windows with --emulator-faults).
+
+With --scenario FILE it runs a simulator scenario instead (the file 'tollgate simulate' reads):
+its groups, processes, open or closed loops, timeouts and round trips, the calls the simulator
+starts for the same seed, against an in-process emulator configured from the scenario's server
+side, and prints per group and API what happened, with the simulator's give-up reasons.
 
 While it runs it serves Prometheus metrics on http://LISTEN/metrics: tollgate's series
 (tollgate_*), the SDK's own client metrics (tollgate_sdk_*), the in-process emulator's
@@ -49,7 +56,7 @@ Operations: `
 func newLoadCommand() *cobra.Command {
 	var (
 		endpoint, listen, mixFlag, rulesPath, format, region string
-		emuRules, emuFaults                                  string
+		emuRules, emuFaults, retryer, arrivals, scenario     string
 		allowRemote, noTollgate, native                      bool
 		duration, maxWait, timeout, emuLatency, emuJitter    time.Duration
 		rate                                                 float64
@@ -62,11 +69,23 @@ func newLoadCommand() *cobra.Command {
 		Long:  loadLong + strings.Join(load.Operations(), ", "),
 		Example: `  tollgate-live load --duration 6s
   tollgate-live load --duration 6s --no-tollgate
+  tollgate-live load --duration 6s --retryer adaptive --arrivals poisson
+  tollgate-live load --scenario examples/scenarios/calibrate-lambda.yaml --retryer standard
   tollgate-live load --mix ec2:DescribeInstances=5,s3:GetObject=3 --concurrency 32 --format json
   tollgate-live load --duration 10m --rate 150 --listen 127.0.0.1:9464   # for a Grafana dashboard`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if noTollgate {
+				if cmd.Flags().Changed("retryer") && retryer != load.RetryerStandard {
+					return cli.Usagef("--no-tollgate is --retryer standard; it contradicts --retryer %s", retryer)
+				}
+				retryer = load.RetryerStandard
+			}
+			if scenario != "" {
+				return runScenarioLoad(cmd, scenarioLoad{path: scenario, retryer: retryer, listen: listen, format: format,
+					allowRemote: allowRemote, native: native, seed: seed, duration: duration})
+			}
 			mix, err := load.ParseMix(mixFlag)
 			if err != nil {
 				return cli.Usagef("--mix: %v", strings.TrimPrefix(err.Error(), "load: "))
@@ -108,7 +127,7 @@ func newLoadCommand() *cobra.Command {
 				}
 				clientRules = server.MergeRules(limiter.DefaultRules(), rs)
 			}
-			if clientRules != nil && !noTollgate {
+			if clientRules != nil && retryer == load.RetryerTollgate {
 				var opts []limiter.Option
 				if maxWait > 0 {
 					opts = append(opts, limiter.WithMaxWait(maxWait))
@@ -149,10 +168,10 @@ func newLoadCommand() *cobra.Command {
 				fmt.Fprintf(stderr, "tollgate-live load: metrics on %s\n", metricsURL)
 			}
 			what := "tollgate"
-			if noTollgate {
-				what = "the SDK's standard retryer (no tollgate)"
+			if retryer != load.RetryerTollgate {
+				what = "the SDK's " + retryer + " retryer (no tollgate)"
 			}
-			mode := fmt.Sprintf("%g calls/s", rate)
+			mode := fmt.Sprintf("%g calls/s (%s arrivals)", rate, arrivals)
 			if rate == 0 {
 				mode = fmt.Sprintf("%d workers", concurrency)
 			}
@@ -160,7 +179,7 @@ func newLoadCommand() *cobra.Command {
 
 			cfg := load.Config{
 				Endpoint: target, Region: region, Mix: mix, Duration: duration, Rate: rate, Concurrency: concurrency,
-				Timeout: timeout, NoTollgate: noTollgate, Limiter: lim, MaxAttempts: maxAttempts,
+				Timeout: timeout, Retryer: retryer, Arrivals: arrivals, Limiter: lim, MaxAttempts: maxAttempts,
 				Observer: col, MeterProvider: mp, Seed: seed,
 			}
 			if remote {
@@ -201,7 +220,10 @@ func newLoadCommand() *cobra.Command {
 	cli.DurationVar(f, &maxWait, "max-wait", 0, cli.AtLeast(time.Duration(0)), "longest an attempt may wait for a limiter token before tollgate refuses it (0: up to the call's deadline)")
 	cli.DurationVar(f, &timeout, "timeout", 10*time.Second, cli.AtLeast(time.Duration(0)), "deadline of each call (0: none)")
 	cli.IntVar(f, &maxAttempts, "max-attempts", 0, cli.AtLeast(0), "maximum attempts per call (0: the SDK default, 3)")
-	f.BoolVar(&noTollgate, "no-tollgate", false, "use the SDK's standard retryer instead of tollgate, to compare")
+	f.BoolVar(&noTollgate, "no-tollgate", false, "use the SDK's standard retryer instead of tollgate, to compare (--retryer standard)")
+	cli.EnumVar(cmd, &retryer, "retryer", load.RetryerTollgate, load.Retryers, "what retries the calls: the SDK's standard or adaptive retry mode, or tollgate")
+	cli.EnumVar(cmd, &arrivals, "arrivals", load.ArrivalsEven, load.ArrivalKinds, "rate mode: calls evenly spaced, or a Poisson process (exponential gaps, as the simulator's open loops)")
+	f.StringVar(&scenario, "scenario", "", "run the simulator scenario `FILE` (its groups, loops, timeouts, round trips and server side) instead of a mix")
 	cli.FormatVar(cmd, &format, "the summary")
 	cli.SeedVar(f, &seed, 1, "seed for the mix, the keys, tollgate's jitter and the emulator")
 	f.StringVar(&region, "region", "us-east-1", "AWS Region of the clients")
