@@ -74,8 +74,8 @@ func scaleFor(probe, demand float64) float64 {
 	}
 	f := headroom * probe / demand
 	// Two significant digits, rounded down.
-	p := math.Pow(10, math.Floor(math.Log10(f))-1)
-	return math.Max(math.Floor(f/p)*p, 1e-3)
+	inv := math.Pow(10, 1-math.Floor(math.Log10(f)))
+	return math.Max(math.Floor(f*inv)/inv, 1e-3)
 }
 
 func scaledWhat(f float64) string {

@@ -129,6 +129,7 @@ func TestExitCodes(t *testing.T) {
 		// Usage errors.
 		{"no such command", []string{"simulat"}, 2, []string{`unknown command "simulat"`, `did you mean "simulate"?`, "tollgate --help"}},
 		{"moved to tollgate-live", []string{"load", "--rate", "10"}, 2, []string{"tollgate-live", "go run ./cmd/tollgate-live load"}},
+		{"calibrate is in tollgate-live", []string{"calibrate", "x.yaml"}, 2, []string{"tollgate-live", "go run ./cmd/tollgate-live calibrate"}},
 		{"unknown flag", []string{"simulate", "--nope"}, 2, []string{"tollgate simulate: unknown flag: --nope", "Run 'tollgate simulate --help'"}},
 		{"format", []string{"simulate", "--format", "xml"}, 2, []string{`"--format" flag: want one of table, json, markdown`}},
 		{"strategy", []string{"simulate", "--strategies", "magic"}, 2, []string{"--strategies"}},
@@ -195,7 +196,7 @@ func TestEveryCommandHasHelpWithExamples(t *testing.T) {
 		}
 	}
 	code, out, _ := run(t, "--help")
-	for _, want := range []string{"tollgate-live", "load, dashboard", "Exit status", "3 nothing usable"} {
+	for _, want := range []string{"tollgate-live", "load, calibrate, dashboard", "Exit status", "3 nothing usable"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("tollgate --help lacks %q (exit %d)", want, code)
 		}

@@ -2,7 +2,7 @@
 // and replays throttling scenarios in virtual time, imports traces, fits limiter rules, and
 // serves a throttling AWS emulator on loopback. It links no AWS SDK service client, so it builds
 // in seconds from a cold cache; the commands that drive real SDK clients or write Grafana
-// dashboards (load, dashboard) live in cmd/tollgate-live.
+// dashboards (load, calibrate, dashboard) live in cmd/tollgate-live.
 //
 // Every command answers --help with examples. Exit status: 0 success, 1 failure, 2 usage
 // error, 3 nothing usable in the input, 130 interrupted (see internal/cli).
@@ -38,9 +38,10 @@ models of the AWS SDK's retry modes, and the emulator serves throttling AWS endp
 
 Two programs, so that the simulator builds fast from a cold cache:
   tollgate        simulate, replay, import, fit, brooker, emulate      (no AWS SDK service client)
-  tollgate-live   load, dashboard: drive real aws-sdk-go-v2 clients (EC2, S3, DynamoDB, KMS,
-                  Lambda, STS) and write Grafana dashboards; builds the SDK's service clients and
-                  the Grafana Foundation SDK (minutes and ~3 GB of memory from a cold cache)
+  tollgate-live   load, calibrate, dashboard: drive real aws-sdk-go-v2 clients (EC2, S3,
+                  DynamoDB, KMS, Lambda, STS), check the simulator against them, and write
+                  Grafana dashboards; builds the SDK's service clients and the Grafana
+                  Foundation SDK (minutes and ~3 GB of memory from a cold cache)
 From a clone: go run ./cmd/tollgate ...   and   go run ./cmd/tollgate-live ...
 
 Flags may come before or after arguments. Exit status: 0 success, 1 failure (bad input file,
@@ -50,6 +51,7 @@ input), 3 nothing usable in the input (nothing is written), 130 interrupted (no 
 // movedCommands are commands that live in tollgate-live, with why.
 var movedCommands = map[string]string{
 	"load":      "it drives real AWS SDK clients",
+	"calibrate": "it drives real AWS SDK clients beside the simulator",
 	"dashboard": "it builds the Grafana Foundation SDK",
 }
 
