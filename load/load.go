@@ -269,24 +269,27 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 
 	start := time.Now()
 	stopProgress := rec.progress(cfg.Progress, start)
-	var offered, dropped int64
+	var ol openLoopStats
 	if cfg.Rate > 0 {
-		offered, dropped = openLoop(ctx, cfg, start, pick, call)
+		ol = openLoop(ctx, cfg, start, pick, call)
 	} else {
 		closedLoop(ctx, cfg, start, pick, call)
 	}
 	elapsed := time.Since(start)
 	stopProgress()
-	return rec.report(cfg, elapsed, offered, dropped), nil
+	return rec.report(cfg, elapsed, ol.offered, ol.dropped), nil
 }
 
 // openLoop starts calls at cfg.Rate per second (evenly spaced, or as a Poisson process) until
 // cfg.Duration has passed or ctx is done, at most cfg.Concurrency (or defaultInflightCap) in
 // flight, and waits for them. It returns how many calls the rate asked for and how many of those
-// it could not start because the cap was reached: none is dropped silently. Its work per wake-up
-// is bounded by the cap, whatever the rate: the calls that cannot start are counted, not
-// started one by one.
-func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.Rand) int, call func(i, n int)) (offered, dropped int64) {
+// it could not start because the cap was reached: none is dropped silently.
+//
+// It sleeps until the next arrival, and when the cap is reached, until a call ends (or the run
+// does): then every arrival due in between is counted as dropped at once. Its wake-ups are
+// bounded by the arrivals it starts and the calls that end, whatever the rate: at the cap it
+// does not spin, and the calls that cannot start are counted, not started one by one.
+func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.Rand) int, call func(i, n int)) openLoopStats {
 	limit := cfg.Concurrency
 	if limit == 0 {
 		limit = defaultInflightCap
@@ -295,41 +298,66 @@ func openLoop(ctx context.Context, cfg Config, start time.Time, pick func(*rand.
 	var wg sync.WaitGroup
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x6c6f6164))
 	sched, _ := newSchedule(cfg.Arrivals, cfg.Rate, rand.New(rand.NewPCG(cfg.Seed, 0x61727276)))
+	var st openLoopStats
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// wait sleeps until d from start, ctx is done or, with slot, a slot frees (which it then
+	// holds). It reports whether it got the slot.
+	wait := func(d time.Duration, slot bool) bool {
+		st.wakeups++
+		timer.Reset(max(d-time.Since(start), 0))
+		var slots chan struct{}
+		if slot {
+			slots = sem
+		}
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+		case slots <- struct{}{}:
+			return true
+		}
+		return false
+	}
 	for {
 		elapsed := time.Since(start)
 		if elapsed >= cfg.Duration || ctx.Err() != nil {
 			break
 		}
-	start:
-		for sched.peek() <= elapsed && ctx.Err() == nil {
-			select {
-			case sem <- struct{}{}:
-				sched.take()
-				offered++
-				i, n := pick(r), r.IntN(1<<30)
-				wg.Add(1)
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					call(i, n)
-				}()
-			default:
-				// The cap is reached: whatever else is due now cannot start.
-				n := sched.skip(elapsed + 1)
-				offered += n
-				dropped += n
-				break start
-			}
+		if sched.peek() > elapsed {
+			wait(min(sched.peek(), cfg.Duration), false)
+			continue
 		}
-		timer.Reset(max(min(sched.peek(), cfg.Duration)-time.Since(start), 0))
 		select {
-		case <-timer.C:
-		case <-ctx.Done():
+		case sem <- struct{}{}:
+		default:
+			// The cap is reached: the calls due until a slot frees cannot start.
+			if !wait(cfg.Duration, true) {
+				n := sched.skip(min(time.Since(start), cfg.Duration))
+				st.offered, st.dropped = st.offered+n, st.dropped+n
+				continue
+			}
+			n := sched.skip(min(time.Since(start), cfg.Duration))
+			st.offered, st.dropped = st.offered+n, st.dropped+n
+			<-sem // the slot is for the next arrival, not for one already dropped
+			continue
 		}
+		sched.take()
+		st.offered++
+		i, n := pick(r), r.IntN(1<<30)
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			call(i, n)
+		}()
 	}
 	wg.Wait()
-	return offered, dropped
+	return st
+}
+
+// openLoopStats are what openLoop counts: the calls the rate asked for, those it could not
+// start, and how often it slept.
+type openLoopStats struct {
+	offered, dropped, wakeups int64
 }
 
 // closedLoop runs cfg.Concurrency workers making calls back to back until cfg.Duration has

@@ -16,9 +16,25 @@ import (
 // the engine wakes the attempts that sleep until the same instant together and lets them race
 // for the tokens (Admission.Shared). TestSDKAdaptiveEqualsSDK proves the decisions equal to
 // the real retryer's.
+//
+// WakeQuantum is the resolution of the clock the SDK's sleepers wake by. On an exact clock (0,
+// a testing/synctest bubble) a sleeper wakes at the nanosecond it computed, and one that
+// computed an instant a nanosecond earlier — a newer sleeper, whose wait the SDK truncates to
+// the nanosecond below — wakes alone and wins the token: the newest are served first. A real
+// clock wakes sleepers whose instants lie that close together in an order its timers and
+// scheduler decide, and they race: WakeQuantum > 0 rounds every sleeper's wake-up instant up
+// to a multiple of it, so that sleepers within one quantum wake together and race in a random
+// order. NewStrategy's sdk-adaptive uses RealClockWake.
 type SDKAdaptive struct {
 	MaxAttempts int // 0: 3
+	WakeQuantum time.Duration
 }
+
+// RealClockWake is the wake-up resolution NewStrategy gives sdk-adaptive: sleepers whose
+// computed instants lie within the same millisecond wake together, as a busy machine's timers
+// wake them (measured: a real SDK client's successful calls that slept were served in no
+// particular order of their arrival, see package calibrate).
+const RealClockWake = 100 * time.Microsecond
 
 // Name returns "sdk-adaptive".
 func (s *SDKAdaptive) Name() string { return "sdk-adaptive" }
@@ -27,12 +43,13 @@ func (s *SDKAdaptive) Name() string { return "sdk-adaptive" }
 // whose clocks start when the client is made (env.Created), as NewAdaptiveMode's do.
 func (s *SDKAdaptive) NewClient(env ClientEnv) Client {
 	std := &policyClient{policy: &backoff.Policy{MaxAttempts: s.MaxAttempts, Backoff: sdkBackoff, Budget: sdkQuota()}, rng: env.Rand, sdkOrder: true}
-	return &adaptiveClient{std: std, rate: NewCubicLimiter(env.Created)}
+	return &adaptiveClient{std: std, rate: NewCubicLimiter(env.Created), quantum: s.WakeQuantum}
 }
 
 type adaptiveClient struct {
-	std  *policyClient
-	rate *CubicLimiter
+	std     *policyClient
+	rate    *CubicLimiter
+	quantum time.Duration
 }
 
 func (a *adaptiveClient) Start(now time.Time, c *Call) { a.std.Start(now, c) }
@@ -42,6 +59,14 @@ func (a *adaptiveClient) Start(now time.Time, c *Call) { a.std.Start(now, c) }
 // only), so it is Shared.
 func (a *adaptiveClient) Admit(now time.Time, c *Call) Admission {
 	if ok, wait := a.rate.Acquire(now); !ok {
+		if q := a.quantum; q > 0 {
+			// Wake at the end of the quantum the instant falls in (never earlier).
+			at := now.Add(wait)
+			if r := at.Truncate(q); r.Before(at) {
+				at = r.Add(q)
+			}
+			wait = at.Sub(now)
+		}
 		return Admission{Wait: wait, Shared: true}
 	}
 	return Admission{}

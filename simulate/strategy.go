@@ -151,7 +151,7 @@ func NewStrategy(name string, opts StrategyOptions) (Strategy, error) {
 	case "sdk-standard":
 		return &SDKStandard{MaxAttempts: opts.MaxAttempts}, nil
 	case "sdk-adaptive":
-		return &SDKAdaptive{MaxAttempts: opts.MaxAttempts}, nil
+		return &SDKAdaptive{MaxAttempts: opts.MaxAttempts, WakeQuantum: RealClockWake}, nil
 	case "sdk-legacy":
 		return &SDKLegacy{MaxAttempts: opts.MaxAttempts}, nil
 	case "no-jitter":
