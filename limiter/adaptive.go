@@ -17,9 +17,10 @@ const (
 	// maxCutFactor bounds every measured cut: the new rate is at most maxCutFactor times the
 	// rate the bucket was sending at, even when the measured share is higher (a lone throttle
 	// in a long window). It is the step by which a fleet that is just over the server's rate
-	// steps back under it: small, so that the server's bucket stays nearly empty (a cut of
-	// 20% left a fleet of four processes 5% under a 10/s bucket for a minute), and large
-	// enough that one cut per process per minute or so holds the fleet's growth.
+	// steps back under it: small, so that the server's bucket stays nearly empty (with cuts of
+	// 20%, the four processes of the unknown-limit scenario left their 10/s bucket idle long
+	// enough to serve up to 15 calls fewer than the SDK's adaptive mode), and large enough
+	// that one cut per process per minute or so holds the fleet's growth.
 	maxCutFactor = 0.9
 	// reactionCalls, minReaction and maxReaction give the reaction window after a cut (or the
 	// first throttle): as long as reactionCalls calls take at the bucket's rate, within
@@ -44,8 +45,8 @@ const (
 	// fleet's processes creep back over the server's rate one at a time, each is throttled
 	// about once a minute (every 50 s: a 10% cut undone at 0.2% a second), and the server's
 	// bucket stays close to empty. The cubic term takes over after a few minutes without a
-	// throttle (+6% after two minutes, doubling the rate after four), to find capacity the
-	// server gained or other processes left.
+	// throttle (it adds 6% after two minutes; with the even growth the rate doubles after
+	// four), to find capacity the server gained or other processes left.
 	growthPerSecond = 0.002
 	growthPeriod    = 5 * time.Minute
 	// minOvershoot and overshootScore tell an overshoot from jitter before a bucket's first
