@@ -67,10 +67,10 @@ func TestEmulateServesUntilCancelled(t *testing.T) {
 		t.Errorf("GetCallerIdentity against the emulator: %v", err)
 	}
 	code, out := stop()
-	if code != 0 {
-		t.Errorf("exit status %d, want 0; output:\n%s", code, out)
+	if code != 130 {
+		t.Errorf("exit status %d, want 130 (interrupted); output:\n%s", code, out)
 	}
-	for _, want := range []string{url + "/metrics", "UsePathStyle", "AWS_ENDPOINT_URL=" + url, "stopped"} {
+	for _, want := range []string{url + "/metrics", "UsePathStyle", "AWS_ENDPOINT_URL=" + url, "tollgate emulate: interrupted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -95,7 +95,7 @@ func TestEmulateRulesAndFaultsFiles(t *testing.T) {
 		t.Errorf("second call with a 1-token STS bucket: %v, want Throttling", err)
 	}
 	code, out := stop()
-	if code != 0 || !strings.Contains(out, "overridden by "+rules) || !strings.Contains(out, "(1 windows") {
+	if code != 130 || !strings.Contains(out, "overridden by "+rules) || !strings.Contains(out, "(1 windows") {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 }

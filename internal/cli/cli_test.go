@@ -94,6 +94,8 @@ func TestExecuteExitStatusAndMessage(t *testing.T) {
 		{context.Background(), Usagef("--x: bad"), []string{"simulate"}, 2, "prog simulate: --x: bad\nRun 'prog simulate --help' for usage.\n"},
 		{context.Background(), fmt.Errorf("wrapped: %w", &outfile.InputError{Output: "a", Input: "a"}), []string{"simulate"}, 2, "refusing to write over input a"},
 		{context.Background(), NothingUsablef("no usable record"), []string{"simulate"}, 3, "prog simulate: no usable record\n"},
+		{context.Background(), errors.New(`Get "https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIDSECRET&X-Amz-Signature=abcdef": EOF`), []string{"simulate"}, 1,
+			`prog simulate: Get "https://b.s3.amazonaws.com/k?X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED": EOF`},
 		{cancelled, fmt.Errorf("simulate: %w", context.Canceled), []string{"simulate"}, 130, "prog simulate: interrupted\n"},
 		{context.Background(), nil, []string{"simulate", "extra"}, 2, `unexpected argument "extra"`},
 		{context.Background(), nil, []string{"simulate", "--n", "0"}, 2, `invalid argument "0" for "--n" flag: want >= 1`},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate/tollgate/internal/redact"
 	"github.com/tollgate/tollgate/simulate"
 )
 
@@ -18,7 +19,8 @@ import (
 // (unknown commands and flags, bad flag values, wrong arguments) are usage errors; a command's
 // own errors are failures unless typed (*UsageError, *NothingUsableError, *outfile.InputError,
 // *simulate.LimitError);
-// an error after ctx was cancelled is an interruption.
+// an error after ctx was cancelled is an interruption. Signed query parameters and user
+// information of URLs in the message are redacted.
 func Execute(ctx context.Context, root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 	started := false
 	prepare(root, &started)
@@ -38,6 +40,9 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, stdout, st
 	if errors.As(err, &le) {
 		msg = limitMessage(le)
 	}
+	// A URL in a message (an endpoint, a presigned URL in an SDK error) loses its signature
+	// and credentials before it leaves the process.
+	msg = redact.String(msg)
 	switch {
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		fmt.Fprintf(stderr, "%s: interrupted\n", name)
