@@ -139,6 +139,11 @@ func copyRecords(ctx context.Context, f *File, sorter *Sorter, rec *Record, t *t
 			return nil
 		case errors.As(err, &ie):
 			t.add(ie, false)
+			// Bad input may come fast and without records (a device, a binary file): look at
+			// ctx for each one too.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		default:
 			t.addError(f.Name(), err)
 			return nil
