@@ -34,18 +34,16 @@ func TestOutputsNeverOverwriteInputs(t *testing.T) {
 	os.MkdirAll(logs, 0o755)
 	os.WriteFile(filepath.Join(logs, "access.log"), mustRead(t, s3AccessLog), 0o644)
 
-	for _, c := range []exitCase{
-		{"import --output same", []string{"import", "--output", tr, tr}, 2, []string{"refusing to write over input " + tr}},
-		{"import --output symlink", []string{"import", tr, "--output", link}, 2, []string{"refusing to write " + link + ": it is input " + tr}},
-		{"import --out default name", []string{"import", "--out", outDir, inOut}, 2, []string{"refusing to write over input " + inOut}},
-		{"import --out inside input dir", []string{"import", logs, "--out", filepath.Join(logs, "out")}, 2, []string{"inside input directory " + logs}},
-		{"fit --output same", []string{"fit", tr, "--output", tr}, 2, []string{"refusing to write over input " + tr}},
-		{"fit --out default name", []string{"fit", asRules, "--out", outDir}, 2, []string{"refusing to write over input " + asRules}},
-		{"replay --out default name", []string{"replay", asReport, "--strategies", "no-retry", "--out", outDir}, 2, []string{"refusing to write over input " + asReport}},
-		{"simulate --out default name", []string{"simulate", asReportMD, "--strategies", "no-retry", "--out", outDir}, 2, []string{"refusing to write over input " + asReportMD}},
-	} {
-		checkExit(t, c)
-	}
+	runCases(t, []cliCase{
+		{name: "import --output same", args: []string{"import", "--output", tr, tr}, code: 2, stderr: []string{"refusing to write over input " + tr}},
+		{name: "import --output symlink", args: []string{"import", tr, "--output", link}, code: 2, stderr: []string{"refusing to write " + link + ": it is input " + tr}},
+		{name: "import --out default name", args: []string{"import", "--out", outDir, inOut}, code: 2, stderr: []string{"refusing to write over input " + inOut}},
+		{name: "import --out inside input dir", args: []string{"import", logs, "--out", filepath.Join(logs, "out")}, code: 2, stderr: []string{"inside input directory " + logs}},
+		{name: "fit --output same", args: []string{"fit", tr, "--output", tr}, code: 2, stderr: []string{"refusing to write over input " + tr}},
+		{name: "fit --out default name", args: []string{"fit", asRules, "--out", outDir}, code: 2, stderr: []string{"refusing to write over input " + asRules}},
+		{name: "replay --out default name", args: []string{"replay", asReport, "--strategies", "no-retry", "--out", outDir}, code: 2, stderr: []string{"refusing to write over input " + asReport}},
+		{name: "simulate --out default name", args: []string{"simulate", asReportMD, "--strategies", "no-retry", "--out", outDir}, code: 2, stderr: []string{"refusing to write over input " + asReportMD}},
+	})
 	for _, f := range []string{tr, inOut, asRules, asReport} {
 		if b, _ := os.ReadFile(f); !bytes.Equal(b, original) {
 			t.Errorf("%s changed", f)

@@ -4,16 +4,22 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
-// maxRSS returns a finished process's ru_maxrss in bytes (Linux reports kilobytes).
-func maxRSS(ps *os.ProcessState) uint64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > 0 {
-		return uint64(ru.Maxrss) << 10
+// peakRSS returns a running process's VmHWM from /proc/PID/status, in bytes.
+func peakRSS(pid int) (uint64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, false
 	}
-	return 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
 }
 
 // clockTicks is the unit of /proc/PID/stat's times: USER_HZ, 100 on every Linux platform Go

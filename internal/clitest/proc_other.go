@@ -2,13 +2,10 @@
 
 package clitest
 
-import (
-	"os"
-	"time"
-)
+import "time"
 
-// maxRSS is not measured outside Linux (ru_maxrss units differ by system).
-func maxRSS(*os.ProcessState) uint64 { return 0 }
+// peakRSS is not known outside Linux.
+func peakRSS(int) (uint64, bool) { return 0, false }
 
 // cpuTime is not known outside Linux.
 func cpuTime(int) (time.Duration, bool) { return 0, false }
