@@ -100,34 +100,37 @@ func TestEmulateRulesAndFaultsFiles(t *testing.T) {
 	}
 }
 
-func TestEmulateErrors(t *testing.T) {
-	dir := t.TempDir()
-	badRules := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(badRules, []byte("rules:\n  - name: x\n    service: EC2\n    rate: 0\n    burst: 1\n"), 0o600)
-	badFaults := filepath.Join(dir, "faults.yaml")
-	os.WriteFile(badFaults, []byte("windows:\n  - service: ec2\n    duration: 1s\n    mode: sometimes\n"), 0o600)
-	for _, c := range []struct {
-		args     []string
-		code     int
-		inStderr string
-	}{
-		{[]string{"--listen", "0.0.0.0:0"}, 2, "non-loopback"},
-		{[]string{"--listen", "nonsense"}, 2, "--listen"},
-		{[]string{"--table", "orders"}, 2, "NAME=HASH"},
-		{[]string{"--latency", "-1s"}, 2, "--latency"},
-		{[]string{"extra"}, 2, `unexpected argument "extra"`},
-		{[]string{"--listen", "127.0.0.1:0", "--rules", badRules}, 1, badRules + `:4: rule "x": field "rate"`},
-		{[]string{"--listen", "127.0.0.1:0", "--faults", badFaults}, 1, badFaults + `:4: window 1: field "mode"`},
-		{[]string{"--listen", "127.0.0.1:0", "--account", "42"}, 1, "Account must be 12 digits"},
-	} {
-		var stdout, stderr bytes.Buffer
-		code := execute(context.Background(), append([]string{"emulate"}, c.args...), &stdout, &stderr)
-		if code != c.code || !strings.Contains(stderr.String(), c.inStderr) {
-			t.Errorf("emulate %v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, stderr.String(), c.code, c.inStderr)
-		}
-	}
-	var stdout bytes.Buffer
-	if code := execute(context.Background(), []string{"emulate", "--help"}, &stdout, io.Discard); code != 0 || !strings.Contains(stdout.String(), "--allow-remote") {
-		t.Errorf("--help: exit %d, output %q", code, stdout.String())
-	}
+func TestEmulateInputs(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{
+		"bad.yaml":    "rules:\n  - name: x\n    service: EC2\n    rate: 0\n    burst: 1\n",
+		"faults.yaml": "windows:\n  - service: ec2\n    duration: 1s\n    mode: sometimes\n",
+		"shadow":      shadowFile,
+		"bomb.yaml":   rulesBomb(),
+	})
+	f := func(name string) string { return filepath.Join(dir, name) }
+	listen := []string{"emulate", "--listen", "127.0.0.1:0"}
+	runCases(t, []cliCase{
+		{name: "non-loopback", args: []string{"emulate", "--listen", "0.0.0.0:0"}, code: 2, stderr: []string{"non-loopback"}},
+		{name: "listen nonsense", args: []string{"emulate", "--listen", "nonsense"}, code: 2, stderr: []string{"--listen"}},
+		{name: "table", args: []string{"emulate", "--table", "orders"}, code: 2, stderr: []string{"NAME=HASH"}},
+		{name: "latency -1s", args: []string{"emulate", "--latency", "-1s"}, code: 2, stderr: []string{`"--latency" flag: want >= 0s`}},
+		{name: "split-after 0", args: []string{"emulate", "--split-after", "0s"}, code: 2, stderr: []string{`"--split-after" flag: want > 0s`}},
+		{name: "argument", args: []string{"emulate", "extra"}, code: 2, stderr: []string{`unexpected argument "extra"`}},
+		{name: "max-object-size 0", args: []string{"emulate", "--max-object-size", "0"}, code: 2, stderr: []string{`"--max-object-size" flag: want 1 to 1TiB`}},
+		{name: "max-store-size lots", args: []string{"emulate", "--max-store-size", "lots"}, code: 2, stderr: []string{`"--max-store-size" flag: want a size`}},
+		{name: "object larger than the store", args: append(listen, "--max-object-size", "2MiB", "--max-store-size", "1MiB"), code: 2,
+			stderr: []string{"--max-object-size (2097152 bytes) must not exceed --max-store-size (1048576 bytes)"}},
+		{name: "max-connections 0", args: []string{"emulate", "--max-connections", "0"}, code: 2, stderr: []string{`"--max-connections" flag: want 1 to 1048576`}},
+		{name: "read-timeout -1s", args: []string{"emulate", "--read-timeout", "-1s"}, code: 2, stderr: []string{`"--read-timeout" flag: want >= 0s`}},
+		{name: "bad rules field", args: append(listen, "--rules", f("bad.yaml")), code: 1, stderr: []string{f("bad.yaml") + `:4: rule "x": field "rate"`}},
+		{name: "bad faults field", args: append(listen, "--faults", f("faults.yaml")), code: 1, stderr: []string{f("faults.yaml") + `:4: window 1: field "mode"`}},
+		{name: "account", args: append(listen, "--account", "42"), code: 1, stderr: []string{"Account must be 12 digits"}},
+		// Files named by mistake: refused before being read (/dev/zero never ends), never quoted.
+		{name: "rules that are a device", args: append(listen, "--rules", "/dev/zero"), code: 1, stderr: []string{"/dev/zero: not a regular file"}},
+		{name: "rules that are a directory", args: append(listen, "--rules", dir), code: 1, stderr: []string{dir + ": not a regular file"}},
+		{name: "rules that are a password file", args: append(listen, "--rules", f("shadow")), code: 1, stderr: []string{"shadow:1: not a limiter rules file"}, secret: "SECRETHASH"},
+		{name: "faults that are a password file", args: append(listen, "--faults", f("shadow")), code: 1, stderr: []string{"shadow:1: not a faults file"}, secret: "SECRETHASH"},
+		{name: "rules alias bomb", args: append(listen, "--rules", f("bomb.yaml")), code: 1, stderr: []string{"bomb.yaml:", "YAML aliases expand"}, maxRSS: 64 << 20},
+		{name: "help", args: []string{"emulate", "--help"}, code: 0, stdout: []string{"--allow-remote", "--max-store-size size", "--body-idle-timeout duration"}},
+	})
 }
