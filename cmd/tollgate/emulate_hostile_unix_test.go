@@ -113,11 +113,11 @@ func TestEmulateHostileClients(t *testing.T) {
 	if r.Code != 130 || !strings.Contains(r.Stderr, "tollgate emulate: interrupted") {
 		t.Errorf("after SIGINT: exit %d, stderr %s", r.Code, r.Stderr)
 	}
-	if took > interruptBound {
-		t.Errorf("exited %v after SIGINT, more than %v", took, interruptBound)
+	if took > clitest.InterruptBound() {
+		t.Errorf("exited %v after SIGINT, more than %v", took, clitest.InterruptBound())
 	}
-	if bound := rssBound(64 << 20); peak > bound {
-		t.Errorf("peak RSS %s, more than %s", mib(peak), mib(bound))
+	if bound := clitest.RSSBound(64 << 20); peak > bound {
+		t.Errorf("peak RSS %s, more than %s", clitest.MiB(peak), clitest.MiB(bound))
 	}
-	t.Logf("peak RSS %s (bound %s); exited %v after SIGINT", mib(peak), mib(rssBound(64<<20)), took.Round(time.Millisecond))
+	t.Logf("peak RSS %s (bound %s); exited %v after SIGINT", clitest.MiB(peak), clitest.MiB(clitest.RSSBound(64<<20)), took.Round(time.Millisecond))
 }

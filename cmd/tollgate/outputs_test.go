@@ -35,14 +35,14 @@ func TestOutputsNeverOverwriteInputs(t *testing.T) {
 	os.WriteFile(filepath.Join(logs, "access.log"), mustRead(t, s3AccessLog), 0o644)
 
 	runCases(t, []cliCase{
-		{name: "import --output same", args: []string{"import", "--output", tr, tr}, code: 2, stderr: []string{"refusing to write over input " + tr}},
-		{name: "import --output symlink", args: []string{"import", tr, "--output", link}, code: 2, stderr: []string{"refusing to write " + link + ": it is input " + tr}},
-		{name: "import --out default name", args: []string{"import", "--out", outDir, inOut}, code: 2, stderr: []string{"refusing to write over input " + inOut}},
-		{name: "import --out inside input dir", args: []string{"import", logs, "--out", filepath.Join(logs, "out")}, code: 2, stderr: []string{"inside input directory " + logs}},
-		{name: "fit --output same", args: []string{"fit", tr, "--output", tr}, code: 2, stderr: []string{"refusing to write over input " + tr}},
-		{name: "fit --out default name", args: []string{"fit", asRules, "--out", outDir}, code: 2, stderr: []string{"refusing to write over input " + asRules}},
-		{name: "replay --out default name", args: []string{"replay", asReport, "--strategies", "no-retry", "--out", outDir}, code: 2, stderr: []string{"refusing to write over input " + asReport}},
-		{name: "simulate --out default name", args: []string{"simulate", asReportMD, "--strategies", "no-retry", "--out", outDir}, code: 2, stderr: []string{"refusing to write over input " + asReportMD}},
+		{Name: "import --output same", Args: []string{"import", "--output", tr, tr}, Code: 2, Stderr: []string{"refusing to write over input " + tr}},
+		{Name: "import --output symlink", Args: []string{"import", tr, "--output", link}, Code: 2, Stderr: []string{"refusing to write " + link + ": it is input " + tr}},
+		{Name: "import --out default name", Args: []string{"import", "--out", outDir, inOut}, Code: 2, Stderr: []string{"refusing to write over input " + inOut}},
+		{Name: "import --out inside input dir", Args: []string{"import", logs, "--out", filepath.Join(logs, "out")}, Code: 2, Stderr: []string{"inside input directory " + logs}},
+		{Name: "fit --output same", Args: []string{"fit", tr, "--output", tr}, Code: 2, Stderr: []string{"refusing to write over input " + tr}},
+		{Name: "fit --out default name", Args: []string{"fit", asRules, "--out", outDir}, Code: 2, Stderr: []string{"refusing to write over input " + asRules}},
+		{Name: "replay --out default name", Args: []string{"replay", asReport, "--strategies", "no-retry", "--out", outDir}, Code: 2, Stderr: []string{"refusing to write over input " + asReport}},
+		{Name: "simulate --out default name", Args: []string{"simulate", asReportMD, "--strategies", "no-retry", "--out", outDir}, Code: 2, Stderr: []string{"refusing to write over input " + asReportMD}},
 	})
 	for _, f := range []string{tr, inOut, asRules, asReport} {
 		if b, _ := os.ReadFile(f); !bytes.Equal(b, original) {

@@ -187,8 +187,8 @@ func TestSignalsStopEveryCommand(t *testing.T) {
 				case forced && !c.forced:
 					t.Logf("stopped by the interrupt grace, not by itself: the machine is loaded, or the command no longer looks at its context")
 				}
-				if d > interruptBound {
-					t.Errorf("exited %v after %v, more than %v", d, sig, interruptBound)
+				if d > clitest.InterruptBound() {
+					t.Errorf("exited %v after %v, more than %v", d, sig, clitest.InterruptBound())
 				}
 				if names := dirNames(t, out); len(names) != 0 {
 					t.Errorf("left in the output directory: %v", names)
