@@ -205,7 +205,7 @@ func newLoadCommand() *cobra.Command {
 	f.StringVar(&rulesPath, "rules", "", "tollgate's client-side limiter rules `FILE` (YAML or JSON), merged over the defaults; \"none\" for no limiter (default: limiter.DefaultRules, AWS's published quotas)")
 	cli.DurationVar(f, &maxWait, "max-wait", 0, cli.AtLeast(time.Duration(0)), "longest an attempt may wait for a limiter token before tollgate refuses it (0: up to the call's deadline)")
 	cli.DurationVar(f, &timeout, "timeout", 10*time.Second, cli.AtLeast(time.Duration(0)), "deadline of each call (0: none)")
-	cli.IntVar(f, &maxAttempts, "max-attempts", 0, cli.AtLeast(0), "maximum attempts per call (0: the SDK default, 3)")
+	cli.IntVar(f, &maxAttempts, "max-attempts", 0, cli.AtLeast(0), "maximum attempts per call (0: each service's SDK default: 3, DynamoDB 4)")
 	f.BoolVar(&noTollgate, "no-tollgate", false, "use the SDK's standard retryer instead of tollgate, to compare")
 	cli.FormatVar(cmd, &format, "the summary")
 	cli.SeedVar(f, &seed, 1, "seed for the mix, the keys, tollgate's jitter and the emulator")
