@@ -200,7 +200,7 @@ func newLoadCommand() *cobra.Command {
 	f.StringVar(&listen, "listen", "127.0.0.1:9464", "address to serve /metrics on, `HOST:PORT` (port 0 picks a free one; \"none\" to not serve)")
 	cli.DurationVar(f, &duration, "duration", time.Minute, cli.Above(time.Duration(0)), "how long to start calls for")
 	cli.FloatVar(f, &rate, "rate", 0, cli.AtLeast(0.0), "calls started per second (open loop; default 100 when --concurrency is not set)")
-	cli.IntVar(f, &concurrency, "concurrency", 0, cli.AtLeast(0), "workers making calls back to back (closed loop); with --rate, the cap on calls in flight (default 1000)")
+	cli.IntVar(f, &concurrency, "concurrency", 0, cli.Between(0, maxConcurrency), "workers making calls back to back (closed loop); with --rate, the cap on calls in flight (default 1000)")
 	f.StringVar(&mixFlag, "mix", load.DefaultMix, "operations and weights, `service:Operation=weight,...`")
 	f.StringVar(&rulesPath, "rules", "", "tollgate's client-side limiter rules `FILE` (YAML or JSON), merged over the defaults; \"none\" for no limiter (default: limiter.DefaultRules, AWS's published quotas)")
 	cli.DurationVar(f, &maxWait, "max-wait", 0, cli.AtLeast(time.Duration(0)), "longest an attempt may wait for a limiter token before tollgate refuses it (0: up to the call's deadline)")
@@ -217,6 +217,10 @@ func newLoadCommand() *cobra.Command {
 	cli.DurationVar(f, &emuJitter, "emulator-jitter", 0, cli.AtLeast(time.Duration(0)), "in-process emulator: extra latency drawn from [0, jitter)")
 	return cmd
 }
+
+// maxConcurrency bounds --concurrency: a call in flight holds an SDK client's state, a
+// goroutine and a connection (about 100 KiB together), so ten thousand take about a gigabyte.
+const maxConcurrency = 10_000
 
 func isLoopbackHost(host string) bool {
 	if host == "localhost" {
