@@ -39,13 +39,13 @@ func RSSBound(b uint64) uint64 {
 }
 
 // InterruptBound is how soon after SIGINT or SIGTERM a program must have exited: a second.
-// Under the race detector on a loaded machine a program is slower to receive the signal (a
-// busy program's signal goroutine waits for the scheduler: 350 ms seen under `load --rate
-// 1e9`), to wind down and to exit (the detector's own finalization); the bound is then 3 s,
-// still far below what an unstoppable loop takes.
+// Under the race detector on a loaded machine a program is slower to receive the signal (its
+// signal goroutine waits for the scheduler behind the busy ones), to wind down and to exit
+// (the detector's own finalization); the bound is then 2 s, still far below what an
+// unstoppable loop takes.
 func InterruptBound() time.Duration {
 	if RaceEnabled {
-		return 3 * time.Second
+		return 2 * time.Second
 	}
 	return time.Second
 }
