@@ -103,6 +103,10 @@ type Metric struct {
 	// metrics reported without a check.
 	Check  string `json:"check,omitempty"`
 	Agrees *bool  `json:"agrees,omitempty"`
+	// VirtualBySeed and RealBySeed are each seed's values (Report.Seeds' order), of which
+	// Virtual and Real are the medians.
+	VirtualBySeed []float64 `json:"virtual_by_seed"`
+	RealBySeed    []float64 `json:"real_by_seed"`
 }
 
 // median returns the median of xs (the mean of the middle two for an even count); for times,
@@ -157,7 +161,7 @@ func metrics(virtual, real []figures) []Metric {
 		for i := range real {
 			rs[i] = d.val(&real[i])
 		}
-		m := Metric{Name: d.name, Unit: d.unit, Virtual: median(vs, d.unit), Real: median(rs, d.unit)}
+		m := Metric{Name: d.name, Unit: d.unit, Virtual: median(vs, d.unit), Real: median(rs, d.unit), VirtualBySeed: vs, RealBySeed: rs}
 		never := d.unit == "s" && (m.Virtual < 0 || m.Real < 0)
 		if m.Real != 0 && !never {
 			e := (m.Virtual - m.Real) / math.Abs(m.Real)

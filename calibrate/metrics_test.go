@@ -1,6 +1,7 @@
 package calibrate
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -24,6 +25,24 @@ func TestMedianOfSeeds(t *testing.T) {
 	} {
 		if got := median(c.xs, c.unit); got != c.want {
 			t.Errorf("median(%v, %s) = %v, want %v", c.xs, c.unit, got, c.want)
+		}
+	}
+}
+
+// A metric carries each seed's values beside their medians, in the seeds' order.
+func TestMetricsKeepEachSeed(t *testing.T) {
+	v := []figures{{calls: 10, p50: 30, quotaOut: -1}, {calls: 10, p50: 10, quotaOut: 2}, {calls: 10, p50: 20, quotaOut: 3}}
+	r := []figures{{calls: 10, p50: 25, quotaOut: 1}, {calls: 10, p50: 15, quotaOut: -1}, {calls: 10, p50: 40, quotaOut: -1}}
+	for _, m := range metrics(v, r) {
+		switch m.Name {
+		case "p50 of successful calls":
+			if !slices.Equal(m.VirtualBySeed, []float64{30, 10, 20}) || !slices.Equal(m.RealBySeed, []float64{25, 15, 40}) || m.Virtual != 20 || m.Real != 25 {
+				t.Errorf("p50: %+v", m)
+			}
+		case "retry quota exhausted at":
+			if !slices.Equal(m.VirtualBySeed, []float64{-1, 2, 3}) || m.Virtual != 3 || m.Real != -1 || m.Error != nil {
+				t.Errorf("quota: %+v", m)
+			}
 		}
 	}
 }
