@@ -31,9 +31,11 @@ type SDKAdaptive struct {
 }
 
 // RealClockWake is the wake-up resolution NewStrategy gives sdk-adaptive: sleepers whose
-// computed instants lie within the same millisecond wake together, as a busy machine's timers
-// wake them (measured: a real SDK client's successful calls that slept were served in no
-// particular order of their arrival, see package calibrate).
+// computed instants lie within the same 100 µs wake together, as a busy machine's timers wake
+// them. Measured with `tollgate-live calibrate` (real SDK clients against the emulator, 3
+// seeds): on calibrate-closed, calls failed 13 in the real runs, 23 in the simulator with an
+// exact clock, 13 with 100 µs, 8 with 1 ms; on calibrate-s3, p50 of successful calls 1.9 s
+// real, 0.19 s exact, 1.3 s with 100 µs, 1.6 s with 1 ms.
 const RealClockWake = 100 * time.Microsecond
 
 // Name returns "sdk-adaptive".

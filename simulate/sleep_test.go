@@ -78,3 +78,43 @@ func TestOracleRules(t *testing.T) {
 		t.Errorf("oracle has %d rules, want the %d defaults and one step", len(c.oracle), len(limiter.DefaultRules()))
 	}
 }
+
+// With a wake-up quantum, a sleeping adaptive attempt wakes at the end of the quantum its
+// computed instant falls in: never earlier than the SDK's sleep, less than a quantum later, and
+// sleepers whose instants share a quantum wake at the same instant (and race). Without one, it
+// wakes at the instant the SDK computed.
+func TestAdaptiveWakeQuantum(t *testing.T) {
+	const q = 100 * time.Microsecond
+	created := Epoch
+	exact := (&SDKAdaptive{}).NewClient(ClientEnv{Created: created}).(*adaptiveClient)
+	quant := (&SDKAdaptive{WakeQuantum: q}).NewClient(ClientEnv{Created: created}).(*adaptiveClient)
+	now := created.Add(time.Second)
+	for _, c := range []*adaptiveClient{exact, quant} {
+		c.rate.Update(now, true) // the first throttle turns the limiter on
+	}
+	wakes := map[time.Time]int{}
+	for i := range 200 {
+		at := now.Add(time.Duration(i) * 37 * time.Microsecond)
+		e, qa := exact.Admit(at, nil), quant.Admit(at, nil)
+		if e.Wait == 0 {
+			continue // a token was free: taken by both
+		}
+		if !e.Shared || !qa.Shared || qa.Wait < e.Wait || qa.Wait-e.Wait >= q {
+			t.Fatalf("at %v: exact wait %v, quantised %v (shared %v %v): want at least the SDK's, less than %v more", at.Sub(now), e.Wait, qa.Wait, e.Shared, qa.Shared, q)
+		}
+		wake := at.Add(qa.Wait)
+		if wake.Sub(Epoch)%q != 0 {
+			t.Fatalf("at %v: wakes at %v, not on a %v boundary", at.Sub(now), wake.Sub(Epoch), q)
+		}
+		wakes[wake]++
+	}
+	shared := 0
+	for _, n := range wakes {
+		if n > 1 {
+			shared += n
+		}
+	}
+	if len(wakes) == 0 || shared == 0 {
+		t.Errorf("%d wake-up instants, %d sleepers sharing one: the test does not exercise the quantum", len(wakes), shared)
+	}
+}
