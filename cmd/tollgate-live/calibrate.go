@@ -121,7 +121,7 @@ func newCalibrateCommand() *cobra.Command {
 			if out == "" {
 				return nil
 			}
-			files, err := writeDir(cmd.Context(), out, func(stage string) error {
+			files, err := outfile.WriteDir(cmd.Context(), out, g, func(stage string) error {
 				for f, fm := range map[string]string{"report.json": "json", "report.md": "markdown", "report.txt": "table"} {
 					var b bytes.Buffer
 					if err := rep.Write(&b, fm); err != nil {
