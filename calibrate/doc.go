@@ -31,8 +31,8 @@
 //     of successful calls, when a retry quota first refused a retry — for the whole run, each
 //     group and each API.
 //
-// Each side's figure is the median over the seeds, and the report gives the relative error
-// (virtual − real) / real. Four metrics are checked, as the simulator promises them:
+// Each side's figure is the median over the seeds (each seed's values are kept beside it in
+// the JSON report), and the report gives the relative error (virtual − real) / real. Four metrics are checked, as the simulator promises them:
 // throttled share (±25%, or 0.5 points), attempts per call (±25%), calls failed (±25%, or 0.5%
 // of the calls), p50 of successful calls (±50%, or 50 ms); the others are reported.
 //
