@@ -8,9 +8,12 @@ import (
 
 // Spec is a shared bucket's shape as the process's rules give it.
 type Spec struct {
-	Rate  float64 // tokens per second (> 0)
+	Rate  float64 // tokens per second (> 0): the rule's; the fleet may learn a lower one
 	Burst float64 // tokens (> 0)
 	Cost  float64 // tokens one call takes: the least burst worth leasing (0 means 1)
+	// Adaptive: the fleet learns the bucket's rate from AWS's answers (Account.Feedback),
+	// one rate for the whole fleet (learn.go). Off, the bucket keeps Rate.
+	Adaptive bool
 }
 
 func (s Spec) cost() float64 {
@@ -177,6 +180,14 @@ type Account struct {
 	short     bool      // a call found the lease short since the last renewal
 	used      bool      // a call since the last renewal
 	dem       demand
+
+	// AWS's answers since the last renewal (Feedback), and those of the renewal in flight.
+	succ, thr         float64
+	sentSucc, sentThr float64
+	// rate is the fleet's rate in force at the last reply (0: none yet: the rule's), and
+	// learned whether the fleet learned it.
+	rate    float64
+	learned bool
 }
 
 // NewAccount returns the account of process client (unique in the fleet) on a bucket of shape
@@ -206,7 +217,32 @@ func (a *Account) Unbacked() float64 { return a.unbacked + a.sentUnbacked }
 // the store.
 func (a *Account) SetSpec(s Spec) { a.spec = s }
 
-// fallbackShape is the local bucket without the store.
+// Rate reports the bucket's rate in force as the store last said (the rule's before it has
+// said anything), its burst at that rate, and whether the fleet learned it (below the rule's).
+func (a *Account) Rate() (rate, burst float64, learned bool) {
+	rate, burst = a.spec.Rate, a.spec.Burst
+	if a.rate > 0 && a.rate < rate {
+		burst = max(burst*a.rate/rate, a.spec.cost())
+		rate = a.rate
+	}
+	return rate, burst, a.learned
+}
+
+// Level reports the tokens the process holds at now (negative: reserved ahead) and its local
+// bucket's capacity (0 without a lease or fallback share).
+func (a *Account) Level(now time.Time) (level, capacity float64) {
+	now = a.advance(now)
+	switch a.mode {
+	case Leased:
+		return a.level, a.burst
+	case Fallback:
+		_, b := a.fallbackShape()
+		return a.level, b
+	}
+	return a.level, 0
+}
+
+// fallbackShape is the local bucket without the store: a share of the fleet's rate in force.
 func (a *Account) fallbackShape() (rate, burst float64) {
 	if a.pol.FailClosed {
 		return 0, 0
@@ -218,8 +254,34 @@ func (a *Account) fallbackShape() (rate, burst float64) {
 			f = 1 / float64(a.live)
 		}
 	}
-	return a.spec.Rate * f, max(a.spec.Burst*f, a.spec.cost())
+	r, b, _ := a.Rate()
+	return r * f, max(b*f, a.spec.cost())
 }
+
+// Feedback records AWS's answer to a call at now: a throttle or a success (other outcomes teach
+// nothing). The counts go to the store at the next renewal, where the fleet learns its rate;
+// a throttle brings that renewal forward. retryAfter (a server's hint, capped at 20 s) holds
+// the process's next call back until it has passed.
+func (a *Account) Feedback(now time.Time, throttled bool, retryAfter time.Duration) {
+	now = a.advance(now)
+	if throttled {
+		a.thr++
+		a.short = true
+	} else {
+		a.succ++
+	}
+	if retryAfter > 0 {
+		rate := a.share
+		if a.mode == Fallback {
+			rate, _ = a.fallbackShape()
+		}
+		pause := min(retryAfter, maxRetryAfter).Seconds()
+		a.level = min(a.level, a.spec.cost()-float64(pause*rate))
+	}
+}
+
+// maxRetryAfter caps a server's Retry-After hint, as the limiter does.
+const maxRetryAfter = 20 * time.Second
 
 // advance brings the local bucket to now: refill under the lease (not while a renewal is in
 // flight, not past the lease's end) or under the fallback share. A lease that has ended leaves
@@ -397,7 +459,9 @@ func (a *Account) Begin(now time.Time) Request {
 	a.reqID++
 	q := Request{Client: a.client, ReqID: a.reqID, Seq: a.seq, Epoch: a.epoch,
 		Demand: a.dem.rate(now, a.pol.ttl()) * demandHeadroom, Unbacked: a.unbacked, Allowance: a.allowance, Fleet: a.live,
-		Rate: a.spec.Rate, Burst: a.spec.Burst, MinBurst: a.spec.cost(), TTL: a.pol.ttl().Microseconds()}
+		Rate: a.spec.Rate, Burst: a.spec.Burst, MinBurst: a.spec.cost(), TTL: a.pol.ttl().Microseconds(),
+		Succ: a.succ, Thr: a.thr, Adaptive: a.spec.Adaptive}
+	a.sentSucc, a.sentThr, a.succ, a.thr = a.succ, a.thr, 0, 0
 	switch a.mode {
 	case Leased:
 		q.Level, q.Overflow = a.level, a.overflow
@@ -445,6 +509,8 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 		carried = min(a.pendingRefill, newRate*now.Sub(a.sentAt).Seconds()) - a.pendingSpent
 	}
 	a.seq, a.epoch, a.sentUnbacked, a.sentAllowance = r.Seq, r.Epoch, 0, 0
+	a.sentSucc, a.sentThr = 0, 0
+	a.rate, a.learned = r.Rate, r.Learned
 	if r.Lost {
 		// The store forgot the other processes; this one has not.
 		a.live = max(a.live, r.Live)
@@ -486,6 +552,11 @@ func (a *Account) Fail(now time.Time, reqID uint64) {
 	a.unbacked += a.sentUnbacked
 	a.allowance += a.sentAllowance
 	a.sentUnbacked, a.sentAllowance = 0, 0
+	// The answers reported may not have reached the store: report them again. (If they did,
+	// the store counts them twice: a slightly larger window, not a wrong fraction.)
+	a.succ += a.sentSucc
+	a.thr += a.sentThr
+	a.sentSucc, a.sentThr = 0, 0
 	if a.sentMode == Fallback {
 		return
 	}
@@ -509,4 +580,20 @@ func (a *Account) enterFallback(now time.Time) {
 	a.mode, a.share, a.burst = Fallback, 0, 0
 	a.level = min(a.level, 0)
 	a.stamp = now
+}
+
+// BucketState is a shared bucket as one process sees it.
+type BucketState struct {
+	Mode    Mode
+	Rate    float64 // the fleet's rate in force (the rule's until the store says otherwise)
+	Burst   float64 // the fleet bucket's burst at Rate
+	Learned bool    // the fleet learned Rate from AWS's answers (below the rule's)
+	Level   float64 // tokens this process holds (negative: reserved ahead)
+	Local   float64 // its local bucket's capacity (the lease's burst, or the fallback's)
+}
+
+func bucketState(now time.Time, a *Account) BucketState {
+	level, local := a.Level(now)
+	rate, burst, learned := a.Rate()
+	return BucketState{Mode: a.Mode(), Rate: rate, Burst: burst, Learned: learned, Level: level, Local: local}
 }

@@ -161,19 +161,58 @@ func (c *Client) bucket(id BucketID, spec Spec) *bucket {
 // means no limit. It waits for the store only when the process holds no lease on the bucket,
 // and then at most Options.Timeout.
 func (c *Client) Reserve(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration) Decision {
-	return c.decide(now, id, spec, n, maxWait)
+	return c.decide(now, id, spec, n, maxWait, true)
+}
+
+// Redecide is Reserve for a call asking again (it was refused for want of a share or a long
+// enough lease, and waited): its demand was counted the first time.
+func (c *Client) Redecide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration) Decision {
+	return c.decide(now, id, spec, n, maxWait, false)
 }
 
 // Allow takes n tokens of the shared bucket id if the process holds them at now.
 func (c *Client) Allow(now time.Time, id BucketID, spec Spec, n float64) Decision {
-	return c.decide(now, id, spec, n, 0)
+	return c.decide(now, id, spec, n, 0, true)
+}
+
+// Feedback records AWS's answer to a call on bucket id at now (see Account.Feedback): the
+// fleet learns its rate from every process's answers. A throttle brings the next renewal
+// forward; it starts here, in the background, if it is due.
+func (c *Client) Feedback(now time.Time, id BucketID, throttled bool, retryAfter time.Duration) {
+	b := c.lookup(id)
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.acct.Feedback(now, throttled, retryAfter)
+	if b.done == nil && b.acct.RenewDue(now) && b.br.allow(now) {
+		c.renew(b, now)
+	}
+	b.mu.Unlock()
+}
+
+// Bucket reports bucket id as this process sees it at now: the fleet's rate in force, its
+// burst, whether it was learned, and the tokens this process holds and can hold. ok is false
+// for a bucket this process has not used.
+func (c *Client) Bucket(now time.Time, id BucketID) (st BucketState, ok bool) {
+	b := c.lookup(id)
+	if b == nil {
+		return BucketState{}, false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bucketState(now, b.acct), true
+}
+
+func (c *Client) lookup(id BucketID) *bucket {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.buckets[id]
 }
 
 // Cancel gives back n tokens that Reserve reserved for a call that will not be sent.
 func (c *Client) Cancel(now time.Time, id BucketID, n float64) {
-	c.mu.RLock()
-	b := c.buckets[id]
-	c.mu.RUnlock()
+	b := c.lookup(id)
 	if b == nil {
 		return
 	}
@@ -195,7 +234,7 @@ func (c *Client) Mode(id BucketID) Mode {
 	return b.acct.Mode()
 }
 
-func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration) Decision {
+func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count bool) Decision {
 	c.decisions.Add(1)
 	b := c.bucket(id, spec)
 	var evs [2]event.Event
@@ -205,7 +244,7 @@ func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWai
 		b.spec = spec
 		b.acct.SetSpec(spec)
 	}
-	d := b.acct.take(now, n, maxWait, true)
+	d := b.acct.take(now, n, maxWait, count)
 	if d.NeedLease {
 		if b.done != nil || b.br.allow(now) {
 			done := c.renew(b, now)

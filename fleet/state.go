@@ -22,14 +22,23 @@ import (
 // what one token bucket of that rate and burst holds: the fleet together never sends more than
 // AWS's one bucket admits. See the package documentation.
 type State struct {
-	Rate    float64 // tokens per second
-	Burst   float64 // tokens
+	Rate    float64 // tokens per second: the rule's (a learned rate is below it)
+	Burst   float64 // tokens: the rule's (scaled with a learned rate)
 	Pool    float64 // tokens no lease holds
 	Stamp   int64   // µs: the time the pool was last brought up to date
 	Created int64   // µs: when this incarnation of the bucket was created
 	Epoch   string  // names the incarnation: a process that saw another one knows state was lost
 	Idle    int64   // µs: the bucket is dropped when untouched this long (Redis: PEXPIRE)
 	Clients map[string]*Record
+
+	// The fleet's learned rate (learn.go). Learned is the rate in force when the fleet has
+	// learned one below the rule's (0: the rule's rate). Armed (µs) is the first throttle
+	// reported since the bucket last ran at its rule's rate, 0 once cut; Win starts the
+	// measurement window of Succ and Thr, the successes and throttles reported in it; Cut is
+	// the last cut (µs, 0: none); the growth curve started at Curve (µs) from Base towards
+	// Plateau.
+	Learned, Succ, Thr, Base, Plateau float64
+	Armed, Win, Cut, Curve            int64
 }
 
 // Record is one process's lease on a bucket, and what the store needs to answer a duplicate of
@@ -92,6 +101,11 @@ type Request struct {
 	MinBurst float64 // tokens one call takes: a lease whose burst is smaller is useless
 	TTL      int64   // µs: how long the lease lasts
 	Release  bool    // the process gives its lease back (it stops, or is idle)
+	// Succ and Thr are the successes and throttles AWS answered to the process's calls on the
+	// bucket since its last renewal; Adaptive, that the bucket's rate is learned from them
+	// (learn.go). A process whose rule does not adapt makes the bucket forget its learning.
+	Succ, Thr float64
+	Adaptive  bool
 }
 
 // Reply is the store's answer: the new lease.
@@ -115,6 +129,10 @@ type Reply struct {
 	Lost bool
 	// Replayed reports a duplicate request: the lease granted to the first copy is returned.
 	Replayed bool
+	// Rate is the bucket's rate in force, tokens per second: the rule's, or the fleet's learned
+	// rate (Learned) below it.
+	Rate    float64
+	Learned bool
 }
 
 // idleExpiry is how long a bucket nobody touches stays in the store: after it every lease has
@@ -155,16 +173,16 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	if rec != nil && rec.ReqID == q.ReqID {
 		return st, Reply{Seq: rec.Seq, Epoch: st.Epoch, Share: rec.Share, Burst: rec.Burst,
 			Level: rec.Level, TTL: max(rec.Expires-now, 0), Carry: max(rec.CarryUntil-now, 0), Live: rec.Live,
-			Pool: st.Pool, Replayed: true}
+			Pool: st.Pool, Replayed: true, Rate: st.rate(), Learned: st.Learned > 0}
 	}
-	st.advance(now)
+	st.advance(now, q.MinBurst)
 	st.Rate, st.Burst, st.Idle = q.Rate, q.Burst, idleExpiry(q.TTL, q.Rate, q.Burst)
 
 	switch {
 	case q.Epoch != "" && q.Epoch != st.Epoch:
 		// The process saw another incarnation: this one was created after a loss. Its pool
 		// may hold no more than what refilled since it was created empty.
-		st.Pool = min(st.Pool, st.Rate*float64(now-st.Created)/1e6)
+		st.Pool = min(st.Pool, st.rate()*float64(now-st.Created)/1e6)
 		lost = true
 	case rec != nil && q.Seq > rec.Seq:
 		// The process holds a lease newer than the store knows: the store went back in time
@@ -197,6 +215,18 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	}
 	slices.Sort(held)
 	slices.Sort(claimants)
+
+	// The fleet's demand teaches the learned rate whether it is demand-limited.
+	demand := 0.0
+	for _, id := range claimants {
+		demand += st.Clients[id].Demand
+	}
+	if !q.Release {
+		demand += q.Demand
+	}
+	st.learn(now, &q, demand/demandHeadroom)
+	rate, bucketBurst := st.rate(), st.burst(q.MinBurst)
+
 	sharesHeld, burstHeld := 0.0, 0.0
 	for _, id := range held {
 		sharesHeld += st.Clients[id].shareAt(now)
@@ -211,14 +241,14 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		}
 		if now-st.Created < keep {
 			for len(claims) < q.Fleet-1 {
-				claims = append(claims, claim{"", st.Rate}) // a process not heard from yet
+				claims = append(claims, claim{"", rate}) // a process not heard from yet
 			}
 		}
 		claims = append(claims, claim{q.Client, q.Demand})
-		fair := fairShares(st.Rate, claims)[len(claims)-1]
-		share = max(min(fair, st.Rate-sharesHeld), 0)
+		fair := fairShares(rate, claims)[len(claims)-1]
+		share = max(min(fair, rate-sharesHeld), 0)
 		if share > 0 {
-			burst = min(max(st.Burst*share/st.Rate, q.MinBurst), max(st.Burst-burstHeld, 0))
+			burst = min(max(bucketBurst*share/rate, q.MinBurst), max(bucketBurst-burstHeld, 0))
 			if burst < q.MinBurst {
 				share, burst = 0, 0
 			}
@@ -250,7 +280,7 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		st.Pool -= top
 		level += top
 	}
-	st.Pool = min(st.Pool, st.Burst-burstHeld-burst)
+	st.Pool = min(st.Pool, bucketBurst-burstHeld-burst)
 
 	live := len(claimants) + 1
 	expires := now
@@ -288,12 +318,14 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	st.Clients[q.Client] = &Record{Share: share, Burst: burst, Expires: expires, Seq: seq,
 		ReqID: q.ReqID, Demand: q.Demand, Level: level, Live: live, Seen: now, Carry: carry, CarryUntil: carryUntil}
 	return st, Reply{Seq: seq, Epoch: st.Epoch, Share: share, Burst: burst, Level: level,
-		TTL: expires - now, Carry: max(carryUntil-now, 0), Live: live, Pool: st.Pool, Lost: lost}
+		TTL: expires - now, Carry: max(carryUntil-now, 0), Live: live, Pool: st.Pool, Lost: lost,
+		Rate: rate, Learned: st.Learned > 0}
 }
 
 // advance brings the pool up to now: it refills with the rate no live lease holds, up to the
-// burst no live lease holds, step by step as carried shares and leases end.
-func (st *State) advance(now int64) {
+// burst no live lease holds, step by step as carried shares and leases end. The rate and burst
+// are those in force (learn.go); minBurst is one call.
+func (st *State) advance(now int64, minBurst float64) {
 	t := st.Stamp
 	if now <= t {
 		return
@@ -335,9 +367,10 @@ func (st *State) advance(now int64) {
 		sharesHeld += st.Clients[id].shareAt(t)
 		burstHeld += st.Clients[id].Burst
 	}
+	rate, bucketBurst := st.rate(), st.burst(minBurst)
 	for _, c := range changes {
 		r := st.Clients[c.id]
-		st.Pool = refill(st.Pool, (st.Rate-sharesHeld)*float64(c.at-t)/1e6, st.Burst-burstHeld)
+		st.Pool = refill(st.Pool, (rate-sharesHeld)*float64(c.at-t)/1e6, bucketBurst-burstHeld)
 		t = c.at
 		if c.ends {
 			sharesHeld -= r.Share
@@ -346,7 +379,7 @@ func (st *State) advance(now int64) {
 			sharesHeld -= r.Carry - r.Share
 		}
 	}
-	st.Pool = refill(st.Pool, (st.Rate-sharesHeld)*float64(now-t)/1e6, st.Burst-burstHeld)
+	st.Pool = refill(st.Pool, (rate-sharesHeld)*float64(now-t)/1e6, bucketBurst-burstHeld)
 	st.Stamp = now
 }
 

@@ -18,6 +18,11 @@ type Reservation struct {
 	delay        time.Duration
 	wouldWait    time.Duration
 	wouldRefuse  RefusalReason
+	// shared is the bucket a Store keeps, when it decided the calls part (c.n and c.at then
+	// say what it reserved, c.b is nil); again: the store had no tokens for it yet, and
+	// Confirm asks again (shared.go).
+	shared *SharedBucket
+	again  bool
 }
 
 // reserved is the tokens a Reservation holds in one bucket.
@@ -78,6 +83,7 @@ func (r *Reservation) Cancel(now time.Time) {
 	if r.l == nil {
 		return
 	}
+	r.cancelShared(now, false)
 	t := ticks(now)
 	r.c.giveBack(r.rule, t, false)
 	r.u.giveBack(r.unitsRule, t, false)
@@ -91,6 +97,7 @@ func (r *Reservation) release(now time.Time) {
 	if r.l == nil {
 		return
 	}
+	r.cancelShared(now, true)
 	t := ticks(now)
 	r.c.giveBack(r.rule, t, true)
 	r.u.giveBack(r.unitsRule, t, true)
@@ -128,6 +135,9 @@ func (v reserved) giveBack(r *crule, t int64, due bool) {
 // their turn, and the others keep the pace. A caller that waits out a delay without confirming
 // may exceed a rate cut meanwhile (Wait and tollgate's middleware always confirm).
 func (r *Reservation) Confirm(now time.Time, deadline time.Time) (time.Duration, error) {
+	if r.shared != nil {
+		return r.confirmShared(now, deadline)
+	}
 	if r.l == nil || r.c.b == nil {
 		return 0, nil
 	}

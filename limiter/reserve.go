@@ -30,6 +30,15 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 	if calls != nil && calls.rule.learned && !l.learning(calls, &key) {
 		calls = nil
 	}
+	if calls != nil && calls.shared != nil {
+		return l.reserveShared(now, rt, &key, calls, units, deadline)
+	}
+	return l.reserveLocal(now, rt, &key, calls, units, deadline)
+}
+
+// reserveLocal is Reserve for a call whose buckets are the limiter's own: calls (nil: none)
+// and rt.units (nil: none).
+func (l *Limiter) reserveLocal(now time.Time, rt *route, key *Key, calls *scope, units int, deadline time.Time) (Reservation, error) {
 	if calls == nil && rt.units == nil {
 		return Reservation{}, nil
 	}
@@ -41,14 +50,14 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 	)
 	switch {
 	case calls != nil && rt.units != nil:
-		hc, hu = l.lockBoth(t, calls, rt.units, &key)
+		hc, hu = l.lockBoth(t, calls, rt.units, key)
 		defer l.unlockBoth(t, hc, hu)
 	case calls != nil:
-		hc = l.acquire(t, calls, &key, nil)
+		hc = l.acquire(t, calls, key, nil)
 		defer l.release(t, hc, nil)
 	default:
 		sc = rt.units
-		hc = l.acquire(t, rt.units, &key, nil)
+		hc = l.acquire(t, rt.units, key, nil)
 		defer l.release(t, hc, nil)
 	}
 	r := Reservation{l: l, rt: rt, rule: sc.rule, made: t}
@@ -82,11 +91,11 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 		if hu.b != nil {
 			hu.c.refused++
 		}
-		return Reservation{}, l.refusal(rt, &key, refusing, 0, RefusedExceedsBurst, hc)
+		return Reservation{}, l.refusal(rt, key, refusing, 0, RefusedExceedsBurst, hc)
 	}
 
 	if l.cfg.mode != Enforce {
-		return l.decideNow(r, rt, &key, hc, hu, nc, nu, t, tc, tu, limit, limitReason)
+		return l.decideNow(r, rt, key, hc, hu, nc, nu, t, tc, tu, limit, limitReason)
 	}
 
 	// Enforce: reserve, then undo if the wait is too long. The locks are held throughout, so
@@ -107,7 +116,7 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 			hu.b.give(nu, burstU)
 			hu.c.refused++
 		}
-		return Reservation{}, l.refusal(rt, &key, refusing, duration(delay), limitReason, hc)
+		return Reservation{}, l.refusal(rt, key, refusing, duration(delay), limitReason, hc)
 	}
 	r.c = reserved{mu: hc.mu, b: hc.b, n: float32(nc), at: dueC, taken: tc}
 	if hu.b != nil {
