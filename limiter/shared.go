@@ -61,8 +61,12 @@ func (l *Limiter) reserveShared(now time.Time, rt *route, key *Key, sc *scope, u
 	return r, nil
 }
 
-// countShared counts a decision of shared scope sc in its pinned bucket's counters.
+// countShared counts a decision of shared scope sc in its pinned bucket's counters. A call the
+// store could not back yet is counted when Confirm decides it (delayed or refused).
 func (l *Limiter) countShared(sc *scope, r Reservation, refused RefusalReason) {
+	if r.again {
+		return
+	}
 	p := sc.pin
 	p.mu.Lock()
 	switch {
@@ -189,6 +193,9 @@ func (r *Reservation) confirmShared(now time.Time, deadline time.Time) (time.Dur
 	if d.OK || d.Again {
 		r.again = d.Again
 		r.c.at, r.c.taken = t+int64(max(d.Delay, 0)), t
+		if d.OK {
+			r.rt.calls.pin.count(func(c *counters) { c.delayed++ })
+		}
 		return max(d.Delay, 0), nil
 	}
 	if d.Reason != RefusedMaxWait && d.Reason != 0 {
@@ -197,6 +204,7 @@ func (r *Reservation) confirmShared(now time.Time, deadline time.Time) (time.Dur
 	sc := r.rt.calls
 	key := Key{Service: r.rt.service, Operation: r.rt.operation, Region: r.rt.region}
 	err := l.sharedRefusal(now, r.rt, &key, sc, d.Wait, reason)
+	sc.pin.count(func(c *counters) { c.refused++ })
 	r.shared, r.again, r.c = nil, false, reserved{}
 	r.Cancel(now) // the units part, if any
 	return 0, err
@@ -212,4 +220,11 @@ func (r *Reservation) cancelShared(now time.Time, due bool) {
 		r.l.cfg.store.Cancel(now, r.shared, float64(r.c.n))
 	}
 	r.shared, r.again, r.c = nil, false, reserved{}
+}
+
+// count changes p's counters under its lock.
+func (p *pinnedBucket) count(f func(*counters)) {
+	p.mu.Lock()
+	f(&p.c)
+	p.mu.Unlock()
 }
