@@ -1,7 +1,7 @@
 // Package load drives real AWS SDK for Go v2 clients — with tollgate installed, or with the
 // SDK's own retryer for comparison — at a chosen mix of operations, at a rate or a concurrency,
 // for a duration, against an endpoint (tollgate's emulator, normally), and reports per API what
-// happened: calls, failures, attempts, throttles, latency. It is the engine of `tollgate load`,
+// happened: calls, failures, attempts, throttles, latency. It is the engine of `tollgate-live load`,
 // the run a user watches in Grafana.
 //
 // The report is measured by the load itself, in a middleware at the very end of each client's
@@ -53,7 +53,7 @@ type Op struct {
 // API returns "service:Operation".
 func (o Op) API() string { return o.Service + ":" + o.Operation }
 
-// DefaultMix is the mix `tollgate load` drives when none is given.
+// DefaultMix is the mix `tollgate-live load` drives when none is given.
 const DefaultMix = "ec2:DescribeInstances=5,s3:GetObject=3,dynamodb:GetItem=2"
 
 // ParseMix parses "service:Operation=weight,..." (weight defaults to 1), e.g.

@@ -23,16 +23,10 @@ func (id attemptID) event(kind event.Kind, now time.Time) event.Event {
 		Region: id.key.Region, Attempt: id.attempt}
 }
 
-// decideRetry asks the Tollgate's policy whether call may be retried after a failure of class,
-// and reports the decision to the observer (see decideRetryWith). The RoundTripper decides
-// through it.
-func (t *Tollgate) decideRetry(now time.Time, call *backoff.Call, class backoff.Class, hints backoff.Hints, id attemptID) backoff.Decision {
-	return t.decideRetryWith(&t.policy, now, call, class, hints, id)
-}
-
 // decideRetryWith asks p whether call may be retried after a failure of class, and reports the
 // decision to the observer: the budget's level, then either the scheduled backoff or the
-// refusal. The SDK retryer decides through it with the call's service's policy.
+// refusal. The SDK retryer and the RoundTripper decide through it with the call's service's
+// policy.
 func (t *Tollgate) decideRetryWith(p *backoff.Policy, now time.Time, call *backoff.Call, class backoff.Class, hints backoff.Hints, id attemptID) backoff.Decision {
 	d := p.FailedAs(now, call, class, hints, t.rng)
 	if t.observer == nil {

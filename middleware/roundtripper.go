@@ -86,7 +86,10 @@ func (rt *RoundTripper) roundTrip(req *http.Request) (*http.Response, error) {
 		Resource: info.Partition.Resource, Prefix: info.Partition.Prefix}
 	now := t.clock()
 	deadline, _ := ctx.Deadline()
-	call := t.policy.Start(now, deadline)
+	// The service's retry defaults, as the SDK's client for it has them (DynamoDB: 4 attempts,
+	// 25 ms transient base).
+	svc := t.servicePolicy(info.Service)
+	call := svc.policy.Start(now, deadline)
 	start := now
 	t.emit(event.Event{Kind: event.CallStarted, Time: now, Service: key.Service, Operation: key.Operation, Region: key.Region})
 
@@ -125,6 +128,12 @@ func (rt *RoundTripper) roundTrip(req *http.Request) (*http.Response, error) {
 		end := t.clock()
 
 		f := backoff.Failure{Signal: backoff.Signal{Transport: backoff.TransportOf(err)}}
+		if f.Transport == backoff.OtherTransportError {
+			// A failure of the transport that TransportOf cannot name (a TLS alert, a malformed
+			// response): the request was not answered. The SDK retries every failure of its HTTP
+			// client (smithy-go's RequestSendError), and so does the SDK path of tollgate.
+			f.Transport = backoff.SendFailed
+		}
 		if resp != nil {
 			f.Status = resp.StatusCode
 			if resp.StatusCode >= 300 {
@@ -143,7 +152,7 @@ func (rt *RoundTripper) roundTrip(req *http.Request) (*http.Response, error) {
 			Region: key.Region, Attempt: attempt, Outcome: class, ErrorCode: f.Code, Status: f.Status, Duration: end.Sub(sent)})
 
 		if class == backoff.Success {
-			t.policy.Succeeded(end, &call)
+			svc.policy.Succeeded(end, &call)
 			finish(backoff.Success, attempt, "")
 			return resp, nil
 		}
@@ -151,7 +160,7 @@ func (rt *RoundTripper) roundTrip(req *http.Request) (*http.Response, error) {
 			finish(class, attempt, "")
 			return resp, err
 		}
-		if attempt >= t.maxAttempts && t.maxAttempts > 0 {
+		if attempt >= svc.maxAttempts && svc.maxAttempts > 0 {
 			finish(class, attempt, backoff.StopMaxAttempts.String())
 			return resp, err
 		}
@@ -160,7 +169,7 @@ func (rt *RoundTripper) roundTrip(req *http.Request) (*http.Response, error) {
 			finish(class, attempt, "body_not_rewindable")
 			return nil, &BodyNotRewindableError{Method: req.Method, URL: redactedURL(req), Status: f.Status, Err: err}
 		}
-		d := t.decideRetry(end, &call, class, f.Hints, attemptID{key, key.Operation, attempt})
+		d := t.decideRetryWith(&svc.policy, end, &call, class, f.Hints, attemptID{key, key.Operation, attempt})
 		if !d.Retry {
 			finish(class, attempt, d.Stop.String())
 			if d.Stop.ClientSide() {

@@ -1,27 +1,23 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tollgate/tollgate/backoff"
+	"github.com/tollgate/tollgate/internal/cli"
 	"github.com/tollgate/tollgate/simulate"
 	"github.com/tollgate/tollgate/simulate/plot"
 	"github.com/tollgate/tollgate/simulate/report"
 )
 
-func init() {
-	register(&command{
-		name:    "brooker",
-		summary: "reproduce \"Exponential Backoff And Jitter\" (Brooker, 2015) with tollgate's backoff",
-		run:     runBrooker,
-	})
-}
+// maxBrookerClients bounds --clients: a point simulates every client's writes.
+const maxBrookerClients = 100_000
 
 // parseClients parses "10..190" (step 10), "10..190/20" (step 20) or "10,50,100".
 func parseClients(s string) ([]int, error) {
@@ -34,8 +30,8 @@ func parseClients(s string) ([]int, error) {
 		if hasStep {
 			step, err3 = strconv.Atoi(stepStr)
 		}
-		if err1 != nil || err2 != nil || err3 != nil || a <= 0 || b < a || step <= 0 {
-			return nil, fmt.Errorf("want FROM..TO[/STEP] with 0 < FROM <= TO, not %q", s)
+		if err1 != nil || err2 != nil || err3 != nil || a <= 0 || b < a || step <= 0 || b > maxBrookerClients {
+			return nil, fmt.Errorf("want FROM..TO[/STEP] with 0 < FROM <= TO <= %d and STEP > 0, not %q", maxBrookerClients, s)
 		}
 		var out []int
 		for n := a; n <= b; n += step {
@@ -46,74 +42,80 @@ func parseClients(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("want client counts > 0, not %q", f)
+		if err != nil || n <= 0 || n > maxBrookerClients {
+			return nil, fmt.Errorf("want client counts from 1 to %d, not %q", maxBrookerClients, f)
 		}
 		out = append(out, n)
 	}
 	return out, nil
 }
 
-func runBrooker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("brooker", "brooker [flags]\n\n"+
-		"Reproduces Marc Brooker's \"Exponential Backoff And Jitter\" (AWS Architecture Blog, 2015): N clients each\n"+
-		"need one successful write to one row under optimistic concurrency; every network hop takes |N(10ms, 2ms)|;\n"+
-		"a client whose write conflicts backs off (tollgate's backoff package: base 5ms, cap 2s) and tries again.\n"+
-		"Prints the mean work (writes) and completion time per client count and jitter kind.", stdout)
-	var o outputFlags
-	o.register(fs)
-	clients := fs.String("clients", "10..190", "client counts: FROM..TO[/STEP] (step 10) or a comma-separated list")
-	runs := fs.Int("runs", 100, "runs per point, averaged")
-	jitters := fs.String("jitters", "none,equal,full,decorrelated", "jitter kinds to compare")
-	parallel := fs.Int("parallel", 0, "points to compute at once (0: every core)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newBrookerCommand() *cobra.Command {
+	var (
+		o                reportFlags
+		clients, jitters string
+		runs, parallel   int
+	)
+	cmd := &cobra.Command{
+		Use:   "brooker",
+		Short: `reproduce "Exponential Backoff And Jitter" (Brooker, 2015) with tollgate's backoff`,
+		Long: `Reproduces Marc Brooker's "Exponential Backoff And Jitter" (AWS Architecture Blog, 2015,
+https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/): N clients each need
+one successful write to one row under optimistic concurrency; every network hop takes
+|N(10ms, 2ms)|; a client whose write conflicts backs off (tollgate's backoff package: base 5ms,
+cap 2s) and tries again. Prints the mean work (writes) and completion time per client count and
+jitter kind.`,
+		Example: `  tollgate brooker
+  tollgate brooker --clients 10..100/30 --runs 20 --jitters none,full
+  tollgate brooker --out brooker/ --format markdown`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := simulate.BrookerConfig{Runs: runs, Seed: o.seed}
+			var err error
+			if cfg.Clients, err = parseClients(clients); err != nil {
+				return cli.Usagef("--clients: %v", err)
+			}
+			for _, j := range strings.Split(jitters, ",") {
+				jit, err := backoff.ParseJitter(strings.TrimSpace(j))
+				if err != nil {
+					return cli.Usagef("--jitters: %v", err)
+				}
+				cfg.Jitters = append(cfg.Jitters, jit)
+			}
+			update, finish := progress(cmd.ErrOrStderr(), "brooker")
+			r, err := simulate.Brooker(cmd.Context(), cfg, simulate.Options{Parallelism: parallel, Progress: update})
+			finish()
+			if err != nil {
+				return err
+			}
+			stdout := cmd.OutOrStdout()
+			if err := report.WriteBrooker(stdout, o.format, r); err != nil {
+				return err
+			}
+			if o.out == "" {
+				return nil
+			}
+			files, err := writeDir(cmd.Context(), o.out, nil, func(stage string) error {
+				for _, f := range []struct{ name, format string }{{"brooker.json", "json"}, {"brooker.md", "markdown"}, {"brooker.txt", "table"}} {
+					if err := writeStaged(filepath.Join(stage, f.name), func(w io.Writer) error { return report.WriteBrooker(w, f.format, r) }); err != nil {
+						return err
+					}
+				}
+				_, err := plot.Brooker(r, stage)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "\nwrote %s: %s\n", o.out, strings.Join(files, ", "))
+			return nil
+		},
 	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	cfg := simulate.BrookerConfig{Runs: *runs, Seed: o.seed}
-	var err error
-	if cfg.Clients, err = parseClients(*clients); err != nil {
-		return usagef("--clients: %v", err)
-	}
-	if *runs <= 0 {
-		return usagef("--runs must be > 0")
-	}
-	for _, j := range strings.Split(*jitters, ",") {
-		jit, err := backoff.ParseJitter(strings.TrimSpace(j))
-		if err != nil {
-			return usagef("--jitters: %v", err)
-		}
-		cfg.Jitters = append(cfg.Jitters, jit)
-	}
-	update, finish := progress(stderr, "brooker")
-	r, err := simulate.Brooker(ctx, cfg, simulate.Options{Parallelism: *parallel, Progress: update})
-	finish()
-	if err != nil {
-		return err
-	}
-	if err := report.WriteBrooker(stdout, o.format, r); err != nil {
-		return err
-	}
-	if o.out == "" {
-		return nil
-	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
-	}
-	for _, f := range []struct{ name, format string }{{"brooker.json", "json"}, {"brooker.md", "markdown"}, {"brooker.txt", "table"}} {
-		if err := writeFile(filepath.Join(o.out, f.name), func(w io.Writer) error { return report.WriteBrooker(w, f.format, r) }); err != nil {
-			return err
-		}
-	}
-	files, err := plot.Brooker(r, o.out)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nwrote %s: brooker.json, brooker.md, brooker.txt, %s\n", o.out, strings.Join(files, ", "))
-	return nil
+	o.register(cmd, "brooker.json, brooker.md, brooker.txt and the two figures (SVG and PNG)", "random seed (0: 1)")
+	f := cmd.Flags()
+	f.StringVar(&clients, "clients", "10..190", fmt.Sprintf("client counts: `FROM..TO[/STEP]` (step 10) or a comma-separated list (1 to %d)", maxBrookerClients))
+	cli.IntVar(f, &runs, "runs", 100, cli.Between(1, 1_000_000), "runs per point, averaged")
+	f.StringVar(&jitters, "jitters", "none,equal,full,decorrelated", "jitter kinds to compare, a comma-separated `LIST` of none, equal, full, decorrelated")
+	cli.IntVar(f, &parallel, "parallel", 0, cli.AtLeast(0), "points to compute at once (0: every core)")
+	return cmd
 }

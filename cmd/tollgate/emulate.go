@@ -1,30 +1,20 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate/tollgate/internal/cli"
 	"github.com/tollgate/tollgate/simulate/emulator"
 	"github.com/tollgate/tollgate/simulate/server"
 )
 
-func init() {
-	register(&command{
-		name:    "emulate",
-		summary: "serve AWS-compatible EC2, S3, DynamoDB, KMS, Lambda and STS on loopback, throttled like AWS",
-		run:     runEmulate,
-	})
-}
-
-const emulateSynopsis = `emulate [--listen 127.0.0.1:4599] [--rules FILE] [--faults FILE] [--latency 5ms] [--jitter 1ms]
-                [--seed N] [--account ID] [--table NAME=HASH[,RANGE]]... [--split-after 10s] [--split-delay 1m]
-                [--allow-remote]
-
-Serves AWS-compatible responses for EC2 (DescribeInstances, RunInstances, TerminateInstances,
+const emulateLong = `Serves AWS-compatible responses for EC2 (DescribeInstances, RunInstances, TerminateInstances,
 CreateTags), S3 (PutObject, GetObject, HeadObject, DeleteObject, ListObjectsV2; path-style),
 DynamoDB (GetItem, PutItem, Query), KMS (Encrypt, Decrypt, GenerateDataKey, DescribeKey),
 Lambda (Invoke, GetFunction) and STS (GetCallerIdentity) on one endpoint, throttled with AWS's
@@ -43,75 +33,84 @@ The --faults file is YAML (see 'go doc github.com/tollgate/tollgate/simulate/ser
       every: 2m                    # optional repeat period
       mode: throttle               # throttle | error (HTTP 500)`
 
-// runEmulate runs `tollgate emulate`.
-func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("emulate", emulateSynopsis, stdout)
-	listen := fs.String("listen", "127.0.0.1:4599", "address to listen on (host:port; port 0 picks a free one)")
-	rulesPath := fs.String("rules", "", "limiter rules file (YAML or JSON) merged over the defaults: same-named rules replace defaults, others take precedence")
-	faultsPath := fs.String("faults", "", "fault schedule file (YAML): windows in which an API throttles everything or answers HTTP 500")
-	latency := fs.Duration("latency", 0, "latency added to every response")
-	jitter := fs.Duration("jitter", 0, "extra latency drawn uniformly from [0, jitter)")
-	seed := fs.Uint64("seed", 0, "seed for jitter, request IDs, KMS nonces and data keys")
-	account := fs.String("account", emulator.DefaultAccount, "12-digit AWS account ID in ARNs and GetCallerIdentity")
-	splitAfter := fs.Duration("split-after", server.DefaultSplitAfter, "how long an S3 partition must be overloaded before a split is scheduled")
-	splitDelay := fs.Duration("split-delay", server.DefaultSplitDelay, "how long a scheduled S3 partition split takes; SlowDown continues meanwhile")
-	allowRemote := fs.Bool("allow-remote", false, "allow a non-loopback --listen address (anyone who can reach it can use it)")
+func newEmulateCommand() *cobra.Command {
+	var (
+		listen, rulesPath, faultsPath, account  string
+		latency, jitter, splitAfter, splitDelay time.Duration
+		seed                                    uint64
+		allowRemote                             bool
+	)
 	tables := tableFlag{}
-	fs.Var(tables, "table", "DynamoDB key schema NAME=HASH[,RANGE] (repeatable); other tables use pk (hash) and sk (range)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "emulate",
+		Short: "serve AWS-compatible EC2, S3, DynamoDB, KMS, Lambda and STS on loopback, throttled like AWS",
+		Long:  emulateLong,
+		Example: `  tollgate emulate --listen 127.0.0.1:4599
+  tollgate emulate --rules my-quotas.yaml --faults examples/scenarios/faults.yaml --latency 5ms --jitter 2ms
+  tollgate emulate --table orders=customer,order_id --seed 7`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := emulator.CheckListenAddr(listen, allowRemote); err != nil {
+				return cli.Usagef("--listen: %v", strings.TrimPrefix(err.Error(), "emulator: "))
+			}
+			opts := emulator.Options{
+				Latency: latency, LatencyJitter: jitter, Seed: seed, Account: account,
+				PartitionSplitAfter: splitAfter, PartitionSplitDelay: splitDelay,
+				AllowRemote: allowRemote, Tables: tables,
+			}
+			rulesDesc := "limiter defaults (AWS's published quotas; STS has none)"
+			if rulesPath != "" {
+				rs, err := emulator.LoadRules(rulesPath)
+				if err != nil {
+					return err
+				}
+				opts.Rules = rs
+				rulesDesc = "limiter defaults, overridden by " + rulesPath
+			}
+			faultsDesc := "none"
+			if faultsPath != "" {
+				f, err := server.LoadFaults(faultsPath)
+				if err != nil {
+					return err
+				}
+				opts.Faults = f
+				faultsDesc = fmt.Sprintf("%s (%d windows, timed from now)", faultsPath, len(f.Windows))
+			}
+			e, err := emulator.New(opts)
+			if err != nil {
+				return err
+			}
+			if err := e.Listen(listen); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if err := e.Start(ctx); err != nil {
+				e.Close()
+				return err
+			}
+			stdout := cmd.OutOrStdout()
+			printEmulatorBanner(stdout, e.URL(), account, rulesDesc, faultsDesc, latency, jitter)
+			<-ctx.Done()
+			if err := e.Close(); err != nil {
+				return fmt.Errorf("emulator stopped: %w", err)
+			}
+			fmt.Fprintln(stdout, "tollgate emulate: stopped")
+			return nil
+		},
 	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	if err := emulator.CheckListenAddr(*listen, *allowRemote); err != nil {
-		return usagef("--listen: %v", err)
-	}
-	if *latency < 0 || *jitter < 0 || *splitAfter <= 0 || *splitDelay <= 0 {
-		return usagef("--latency and --jitter must be >= 0, --split-after and --split-delay > 0")
-	}
-
-	opts := emulator.Options{
-		Latency: *latency, LatencyJitter: *jitter, Seed: *seed, Account: *account,
-		PartitionSplitAfter: *splitAfter, PartitionSplitDelay: *splitDelay,
-		AllowRemote: *allowRemote, Tables: tables,
-	}
-	rulesDesc := "limiter defaults (AWS's published quotas; STS has none)"
-	if *rulesPath != "" {
-		rs, err := emulator.LoadRules(*rulesPath)
-		if err != nil {
-			return err
-		}
-		opts.Rules = rs
-		rulesDesc = "limiter defaults, overridden by " + *rulesPath
-	}
-	faultsDesc := "none"
-	if *faultsPath != "" {
-		f, err := server.LoadFaults(*faultsPath)
-		if err != nil {
-			return err
-		}
-		opts.Faults = f
-		faultsDesc = fmt.Sprintf("%s (%d windows, timed from now)", *faultsPath, len(f.Windows))
-	}
-	e, err := emulator.New(opts)
-	if err != nil {
-		return err
-	}
-	if err := e.Listen(*listen); err != nil {
-		return err
-	}
-	if err := e.Start(ctx); err != nil {
-		e.Close()
-		return err
-	}
-	printEmulatorBanner(stdout, e.URL(), *account, rulesDesc, faultsDesc, *latency, *jitter)
-	<-ctx.Done()
-	if err := e.Close(); err != nil {
-		return fmt.Errorf("emulator stopped: %w", err)
-	}
-	fmt.Fprintln(stdout, "tollgate emulate: stopped")
-	return nil
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:4599", "address to listen on, `HOST:PORT` (port 0 picks a free one)")
+	f.StringVar(&rulesPath, "rules", "", "limiter rules `FILE` (YAML or JSON) merged over the defaults: same-named rules replace defaults, others take precedence")
+	f.StringVar(&faultsPath, "faults", "", "fault schedule `FILE` (YAML): windows in which an API throttles everything or answers HTTP 500")
+	cli.DurationVar(f, &latency, "latency", 0, cli.AtLeast(time.Duration(0)), "latency added to every response")
+	cli.DurationVar(f, &jitter, "jitter", 0, cli.AtLeast(time.Duration(0)), "extra latency drawn uniformly from [0, jitter)")
+	cli.SeedVar(f, &seed, 0, "seed for jitter, request IDs, KMS nonces and data keys")
+	f.StringVar(&account, "account", emulator.DefaultAccount, "12-digit AWS account `ID` in ARNs and GetCallerIdentity")
+	cli.DurationVar(f, &splitAfter, "split-after", server.DefaultSplitAfter, cli.Above(time.Duration(0)), "how long an S3 partition must be overloaded before a split is scheduled")
+	cli.DurationVar(f, &splitDelay, "split-delay", server.DefaultSplitDelay, cli.Above(time.Duration(0)), "how long a scheduled S3 partition split takes; SlowDown continues meanwhile")
+	f.BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen address (anyone who can reach it can use it)")
+	f.Var(tables, "table", "DynamoDB key schema NAME=HASH[,RANGE] (repeatable); other tables use pk (hash) and sk (range)")
+	return cmd
 }
 
 // printEmulatorBanner prints the endpoint URL alone on the first line (for scripts), then how
@@ -151,6 +150,9 @@ func (t tableFlag) String() string {
 	sort.Strings(names)
 	return strings.Join(names, " ")
 }
+
+// Type names the value in --help.
+func (t tableFlag) Type() string { return "NAME=HASH[,RANGE]" }
 
 func (t tableFlag) Set(v string) error {
 	name, keys, ok := strings.Cut(v, "=")

@@ -27,7 +27,7 @@ func startEmulate(t *testing.T, args ...string) (url string, stop func() (int, s
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		code := runMain(ctx, append([]string{"emulate"}, args...), pw, &stderr)
+		code := execute(ctx, append([]string{"emulate"}, args...), pw, &stderr)
 		pw.Close()
 		done <- code
 	}()
@@ -121,13 +121,13 @@ func TestEmulateErrors(t *testing.T) {
 		{[]string{"--listen", "127.0.0.1:0", "--account", "42"}, 1, "Account must be 12 digits"},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := runMain(context.Background(), append([]string{"emulate"}, c.args...), &stdout, &stderr)
+		code := execute(context.Background(), append([]string{"emulate"}, c.args...), &stdout, &stderr)
 		if code != c.code || !strings.Contains(stderr.String(), c.inStderr) {
 			t.Errorf("emulate %v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, stderr.String(), c.code, c.inStderr)
 		}
 	}
 	var stdout bytes.Buffer
-	if code := runMain(context.Background(), []string{"emulate", "--help"}, &stdout, io.Discard); code != 0 || !strings.Contains(stdout.String(), "--allow-remote") {
+	if code := execute(context.Background(), []string{"emulate", "--help"}, &stdout, io.Discard); code != 0 || !strings.Contains(stdout.String(), "--allow-remote") {
 		t.Errorf("--help: exit %d, output %q", code, stdout.String())
 	}
 }

@@ -1,101 +1,113 @@
 package main
 
 import (
-	"context"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate/tollgate/internal/cli"
+	"github.com/tollgate/tollgate/internal/outfile"
 	"github.com/tollgate/tollgate/simulate"
 	"github.com/tollgate/tollgate/simulate/trace"
 )
 
-func init() {
-	register(&command{
-		name:    "fit",
-		summary: "estimate each API's server bucket from a trace and write limiter rules",
-		run:     runFit,
-	})
-}
+func newFitCommand() *cobra.Command {
+	var (
+		format, out, output, inFormat string
+		streakGap, idleGap            time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "fit TRACE",
+		Short: "estimate each API's server bucket from a trace and write limiter rules",
+		Long: `Estimates, for each API (and S3 prefix or resource) in TRACE, the server's token bucket from its
+pattern of accepted and throttled requests: the refill rate is the rate accepted while throttles
+occurred, the burst the most accepted from an idle start until the first throttle, less the
+refill meanwhile. Writes a limiter rules file (to --output, or rules.yaml in --out with the
+estimates as fit.json, or standard output) and prints the estimates (to standard error when the
+rules go to standard output).
 
-func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("fit", "fit [flags] TRACE\n\n"+
-		"Estimates, for each API (and S3 prefix or resource) in TRACE, the server's token bucket from its pattern of\n"+
-		"accepted and throttled requests: the refill rate is the rate accepted while throttles occurred, the burst\n"+
-		"the most accepted from an idle start until the first throttle, less the refill meanwhile. Writes a limiter\n"+
-		"rules file (to --output, or rules.yaml in --out, or standard output) and prints the estimates.", stdout)
-	format := fs.String("format", "table", "format of the estimates: table, json, markdown")
-	out := fs.String("out", "", "write rules.yaml and fit.json to this directory")
-	output := fs.String("output", "", "write the rules file here (default: standard output, unless --out)")
-	inFormat := fs.String("input-format", trace.FormatAuto, "trace format: "+strings.Join(trace.Formats, ", "))
-	streakGap := fs.Duration("streak-gap", 0, "throttles further apart than this start a new saturated period (default 2s)")
-	idleGap := fs.Duration("idle-gap", 0, "an API idle this long starts a burst window (default 1s)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	switch *format {
-	case "table", "json", "markdown":
-	default:
-		return usagef("--format: want table, json or markdown, not %q", *format)
-	}
-	if fs.NArg() != 1 {
-		return usagef("want exactly one TRACE, got %d arguments", fs.NArg())
-	}
-	path := fs.Arg(0)
-	f, err := trace.Open(path, *inFormat)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fits, skipped, err := simulate.FitSource(f, simulate.FitOptions{StreakGap: *streakGap, IdleGap: *idleGap})
-	if err != nil {
-		return err
-	}
-	rules := simulate.FitRules(fits, filepath.Base(path))
-	header := fmt.Sprintf("Limiter rules fitted by tollgate fit from %s.\nLoad with limiter.LoadRules, or pass to tollgate replay --rules.", filepath.Base(path))
-
-	rulesTo, report := stdout, stderr
-	var closeRules func() error
-	switch {
-	case *output != "":
-		rf, err := os.Create(*output)
-		if err != nil {
+APIs that were never throttled get no rule. If no API was ever throttled, or no record was
+usable, no rules file is written and the exit status is 3.`,
+		Example: `  tollgate fit trace.jsonl --out fitted/
+  tollgate fit trace.jsonl --output rules.yaml && tollgate replay trace.jsonl --rules rules.yaml
+  tollgate fit access.log --input-format s3-access-log --streak-gap 5s --format markdown`,
+		Args: cli.ExactArgs(1, "TRACE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out != "" && output != "" {
+				return cli.Usagef("give --out or --output, not both")
+			}
+			path := args[0]
+			g := outfile.NewGuard(path)
+			if err := g.Check(output); err != nil {
+				return err
+			}
+			if err := checkOutputs(g, out, []string{"rules.yaml", "fit.json"}); err != nil {
+				return err
+			}
+			f, err := trace.Open(path, inFormat)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			fits, skipped, err := simulate.FitSource(f, simulate.FitOptions{StreakGap: streakGap, IdleGap: idleGap})
+			if err != nil {
+				return err
+			}
+			if err := cmd.Context().Err(); err != nil {
+				return err
+			}
+			rules := simulate.FitRules(fits, filepath.Base(path))
+			report := cmd.OutOrStdout()
+			if out == "" && output == "" {
+				report = cmd.ErrOrStderr()
+			}
+			if len(fits) == 0 {
+				return cli.NothingUsablef("no usable record in %s (%d skipped as unusable%s): no rules written", path, skipped, formatHint(inFormat))
+			}
+			if err := writeFits(report, format, fits, len(rules), skipped); err != nil {
+				return err
+			}
+			if len(rules) == 0 {
+				return cli.NothingUsablef("no API in %s was ever throttled: no bucket could be estimated, no rules written", path)
+			}
+			header := fmt.Sprintf("Limiter rules fitted by tollgate fit from %s.\nLoad with limiter.LoadRules, or pass to tollgate replay --rules.", filepath.Base(path))
+			var rulesYAML bytes.Buffer
+			if err := simulate.WriteRules(&rulesYAML, rules, header); err != nil {
+				return err
+			}
+			switch {
+			case output != "":
+				return outfile.WriteFile(output, rulesYAML.Bytes())
+			case out != "":
+				_, err := writeDir(cmd.Context(), out, g, func(stage string) error {
+					if err := outfile.WriteFile(filepath.Join(stage, "rules.yaml"), rulesYAML.Bytes()); err != nil {
+						return err
+					}
+					return writeStaged(filepath.Join(stage, "fit.json"), func(w io.Writer) error { return writeFitJSON(w, fits) })
+				})
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(rulesYAML.Bytes())
 			return err
-		}
-		rulesTo, report, closeRules = rf, stdout, rf.Close
-	case *out != "":
-		if err := os.MkdirAll(*out, 0o755); err != nil {
-			return err
-		}
-		rf, err := os.Create(filepath.Join(*out, "rules.yaml"))
-		if err != nil {
-			return err
-		}
-		rulesTo, report, closeRules = rf, stdout, rf.Close
-		if err := writeFile(filepath.Join(*out, "fit.json"), func(w io.Writer) error { return writeFitJSON(w, fits) }); err != nil {
-			return err
-		}
+		},
 	}
-	if err := simulate.WriteRules(rulesTo, rules, header); err != nil {
-		return err
-	}
-	if closeRules != nil {
-		if err := closeRules(); err != nil {
-			return err
-		}
-	}
-	if err := writeFits(report, *format, fits, len(rules), skipped); err != nil {
-		return err
-	}
-	if len(rules) == 0 {
-		return fmt.Errorf("no API in %s was ever throttled: no bucket could be estimated", path)
-	}
-	return nil
+	cli.FormatVar(cmd, &format, "the estimates")
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "write rules.yaml and fit.json (the estimates) to directory `DIR`")
+	_ = cmd.MarkFlagDirname("out")
+	f.StringVar(&output, "output", "", "write the rules file to `FILE` (default: standard output, unless --out)")
+	cli.EnumVar(cmd, &inFormat, "input-format", trace.FormatAuto, trace.Formats, "trace format")
+	cli.DurationVar(f, &streakGap, "streak-gap", 2*time.Second, cli.Above(time.Duration(0)), "throttles further apart than this start a new saturated period")
+	cli.DurationVar(f, &idleGap, "idle-gap", time.Second, cli.Above(time.Duration(0)), "an API idle this long starts a burst window")
+	return cmd
 }
 
 func writeFitJSON(w io.Writer, fits []simulate.Fit) error {

@@ -1,95 +1,122 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate/tollgate/internal/cli"
+	"github.com/tollgate/tollgate/internal/outfile"
 	"github.com/tollgate/tollgate/simulate/trace"
 )
 
-func init() {
-	register(&command{
-		name:    "import",
-		summary: "convert S3 access logs, CloudTrail logs or CSV to a native trace",
-		run:     runImport,
-	})
+func newImportCommand() *cobra.Command {
+	var format, inFormat, out, output, tmp string
+	cmd := &cobra.Command{
+		Use:   "import INPUT...",
+		Short: "convert S3 access logs, CloudTrail logs or CSV to a native trace",
+		Long: `Converts INPUTs (files or directories; gzip is fine; - for standard input) to tollgate's native
+trace format (JSON Lines, sorted by time) and reports what it skipped and why: counts by reason,
+with the first offending file:line:field.
+
+The trace goes to standard output (and the report to standard error), to --output FILE, or to
+trace.jsonl in --out DIR (with the report as import.json). Files are written whole through a
+temporary file, never over an input; if no record is usable nothing is written and the exit
+status is 3.`,
+		Example: `  tollgate import access.log --out traces/
+  tollgate import logs/2025-06/ --input-format s3-access-log --output june.jsonl
+  tollgate import cloudtrail/*.json.gz > trace.jsonl`,
+		Args: cli.MinArgs(1, "INPUT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out != "" && output != "" {
+				return cli.Usagef("give --out or --output, not both")
+			}
+			stdout, report := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			g := outfile.NewGuard(args...)
+			var (
+				w     io.Writer = stdout
+				trf   *outfile.File
+				stage *outfile.Stage
+				err   error
+			)
+			switch {
+			case output != "":
+				if err := g.Check(output); err != nil {
+					return err
+				}
+				trf, err = outfile.Create(output)
+			case out != "":
+				if err := checkOutputs(g, out, []string{"trace.jsonl", "import.json"}); err != nil {
+					return err
+				}
+				if stage, err = outfile.NewStage(out); err == nil {
+					defer stage.Abort()
+					trf, err = outfile.Create(filepath.Join(stage.Path(), "trace.jsonl"))
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if trf != nil {
+				defer trf.Abort()
+				w, report = trf, stdout
+			}
+			im := trace.Importer{Format: inFormat, TempDir: tmp}
+			rep, err := im.Import(cmd.Context(), args, w)
+			if err != nil {
+				return err
+			}
+			if err := cmd.Context().Err(); err != nil {
+				return err
+			}
+			if rep.Written == 0 {
+				if err := writeImportReport(report, format, rep); err != nil {
+					return err
+				}
+				return cli.NothingUsablef("no usable record in the input: nothing written")
+			}
+			if trf != nil {
+				if err := trf.Commit(); err != nil {
+					return err
+				}
+			}
+			if stage != nil {
+				if err := writeStaged(filepath.Join(stage.Path(), "import.json"), func(w io.Writer) error { return writeImportJSON(w, rep) }); err != nil {
+					return err
+				}
+				if _, err := stage.Commit(g); err != nil {
+					return err
+				}
+			}
+			return writeImportReport(report, format, rep)
+		},
+	}
+	cli.FormatVar(cmd, &format, "the import report")
+	f := cmd.Flags()
+	cli.EnumVar(cmd, &inFormat, "input-format", trace.FormatAuto, trace.Formats, "input format")
+	f.StringVar(&out, "out", "", "write trace.jsonl and import.json (the report) to directory `DIR`")
+	_ = cmd.MarkFlagDirname("out")
+	f.StringVar(&output, "output", "", "write the trace to `FILE` (default: standard output, unless --out)")
+	f.StringVar(&tmp, "tmpdir", "", "`DIR` for the sort's temporary files (default: the system's)")
+	_ = cmd.MarkFlagDirname("tmpdir")
+	return cmd
 }
 
-func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("import", "import [flags] INPUT...\n\n"+
-		"Converts INPUTs (files or directories; gzip is fine; - for standard input) to tollgate's native trace\n"+
-		"format (JSON Lines, sorted by time) and reports what it skipped and why: counts by reason, with the\n"+
-		"first offending file:line.", stdout)
-	inFormat := fs.String("input-format", trace.FormatAuto, "input format: "+strings.Join(trace.Formats, ", "))
-	format := fs.String("format", "table", "format of the import report: table, json, markdown")
-	out := fs.String("out", "", "write trace.jsonl and import.json to this directory")
-	output := fs.String("output", "", "write the trace here (default: standard output, unless --out)")
-	tmp := fs.String("tmpdir", "", "directory for the sort's temporary files (default: the system's)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	switch *format {
-	case "table", "json", "markdown":
-	default:
-		return usagef("--format: want table, json or markdown, not %q", *format)
-	}
-	if fs.NArg() == 0 {
-		return usagef("want at least one INPUT")
-	}
-	if *out != "" && *output != "" {
-		return usagef("give --out or --output, not both")
-	}
-	var (
-		w      io.Writer = stdout
-		report           = stderr
-		f      *os.File
-		err    error
-	)
-	switch {
-	case *output != "":
-		f, err = os.Create(*output)
-	case *out != "":
-		if err = os.MkdirAll(*out, 0o755); err == nil {
-			f, err = os.Create(filepath.Join(*out, "trace.jsonl"))
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if f != nil {
-		w, report = f, stdout
-	}
-	im := trace.Importer{Format: *inFormat, TempDir: *tmp}
-	rep, err := im.Import(ctx, fs.Args(), w)
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if *out != "" {
-		if err := writeFile(filepath.Join(*out, "import.json"), func(w io.Writer) error { return writeImportJSON(w, rep) }); err != nil {
-			return err
-		}
-	}
-	switch *format {
+func writeImportReport(w io.Writer, format string, rep trace.Report) error {
+	switch format {
 	case "json":
-		return writeImportJSON(report, rep)
+		return writeImportJSON(w, rep)
 	case "markdown":
-		fmt.Fprintf(report, "%d records written, %d skipped.\n\n| reason | count | kept | first |\n|---|---:|---|---|\n", rep.Written, rep.Skipped())
+		fmt.Fprintf(w, "%d records written, %d skipped.\n\n| reason | count | kept | first |\n|---|---:|---|---|\n", rep.Written, rep.Skipped())
 		for _, is := range rep.Issues {
-			fmt.Fprintf(report, "| %s | %d | %t | `%s` |\n", is.Reason, is.Count, is.Kept, is.FirstError)
+			fmt.Fprintf(w, "| %s | %d | %t | `%s` |\n", is.Reason, is.Count, is.Kept, is.FirstError)
 		}
 		return nil
 	}
-	return rep.WriteText(report)
+	return rep.WriteText(w)
 }
 
 func writeImportJSON(w io.Writer, rep trace.Report) error {

@@ -1,95 +1,81 @@
-// Command tollgate is the command-line face of the tollgate library: it simulates and replays
-// throttling scenarios, imports traces, fits limiter rules, serves a throttling AWS emulator,
-// drives load against it and writes Grafana dashboards.
+// Command tollgate is the command-line face of the tollgate library's simulator: it simulates
+// and replays throttling scenarios in virtual time, imports traces, fits limiter rules, and
+// serves a throttling AWS emulator on loopback. It links no AWS SDK service client, so it builds
+// in seconds from a cold cache; the commands that drive real SDK clients or write Grafana
+// dashboards (load, dashboard) live in cmd/tollgate-live.
 //
-// Every subcommand answers --help. Exit status: 0 on success, 2 for usage errors, 1 for failures.
+// Every command answers --help with examples. Exit status: 0 success, 1 failure, 2 usage
+// error, 3 nothing usable in the input, 130 interrupted (see internal/cli).
 package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate/tollgate/internal/cli"
 )
-
-// command is one subcommand. Each lives in its own file and registers itself from init.
-type command struct {
-	name    string
-	summary string
-	// run executes the command. It returns a *usageError for bad flags or arguments.
-	run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
-
-var commands = map[string]*command{}
-
-func register(c *command) {
-	if _, dup := commands[c.name]; dup {
-		panic("tollgate: command registered twice: " + c.name)
-	}
-	commands[c.name] = c
-}
-
-// usageError marks an error in how the command was invoked; main exits with status 2 for it.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := cli.Execute(ctx, newRoot(), os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// runMain dispatches to a subcommand and maps its error to an exit status.
-func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		printUsage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "tollgate: unknown command %q\n\n", args[0])
-		printUsage(stderr)
-		return 2
-	}
-	err := c.run(ctx, args[1:], stdout, stderr)
-	var ue *usageError
-	switch {
-	case err == nil, errors.Is(err, errHelp):
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "tollgate %s: %v\nRun 'tollgate %s --help' for usage.\n", c.name, err, c.name)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "tollgate %s: %v\n", c.name, err)
-		return 1
-	}
+// execute runs tollgate with args and returns the exit status; the tests call it.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return cli.Execute(ctx, newRoot(), args, stdout, stderr)
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: tollgate <command> [flags] [args]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+const rootLong = `tollgate compares retry strategies against AWS-shaped throttling in virtual time: the simulator
+runs scenarios and replays traces through tollgate's backoff and limiter and through faithful
+models of the AWS SDK's retry modes, and the emulator serves throttling AWS endpoints on loopback.
+
+Two programs, so that the simulator builds fast from a cold cache:
+  tollgate        simulate, replay, import, fit, brooker, emulate      (no AWS SDK service client)
+  tollgate-live   load, dashboard: drive real aws-sdk-go-v2 clients (EC2, S3, DynamoDB, KMS,
+                  Lambda, STS) and write Grafana dashboards; builds the SDK's service clients and
+                  the Grafana Foundation SDK (minutes and ~3 GB of memory from a cold cache)
+From a clone: go run ./cmd/tollgate ...   and   go run ./cmd/tollgate-live ...
+
+Flags may come before or after arguments. Exit status: 0 success, 1 failure (bad input file,
+failed run), 2 usage error (unknown flag, value out of range, an output that would overwrite an
+input), 3 nothing usable in the input (nothing is written), 130 interrupted (no partial output).`
+
+// movedCommands are commands that live in tollgate-live, with why.
+var movedCommands = map[string]string{
+	"load":      "it drives real AWS SDK clients",
+	"dashboard": "it builds the Grafana Foundation SDK",
+}
+
+func newRoot() *cobra.Command {
+	root := cli.NewRoot("tollgate", "simulate, replay and emulate AWS API throttling", rootLong)
+	root.Example = `  tollgate simulate
+  tollgate simulate examples/scenarios/fleet.yaml --strategies tollgate,sdk-standard --format markdown
+  tollgate import access.log --out traces/
+  tollgate replay traces/trace.jsonl --strategies tollgate,sdk-standard
+  tollgate emulate --listen 127.0.0.1:4599`
+	for name, why := range movedCommands {
+		root.AddCommand(movedCommand(name, why))
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	root.AddCommand(newSimulateCommand(), newReplayCommand(), newImportCommand(), newFitCommand(),
+		newBrookerCommand(), newEmulateCommand())
+	return root
+}
+
+// movedCommand answers a command that lives in tollgate-live with a usage error saying where.
+func movedCommand(name, why string) *cobra.Command {
+	return &cobra.Command{
+		Use:                name,
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(*cobra.Command, []string) error {
+			return cli.Usagef("%s is a tollgate-live command (%s): go run ./cmd/tollgate-live %s", name, why, name)
+		},
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'tollgate <command> --help' for a command's flags.")
 }

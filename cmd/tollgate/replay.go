@@ -1,80 +1,118 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate/tollgate/internal/cli"
+	"github.com/tollgate/tollgate/internal/outfile"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate"
 	"github.com/tollgate/tollgate/simulate/trace"
 )
 
-func init() {
-	register(&command{
-		name:    "replay",
-		summary: "replay a trace's requests through retry strategies in virtual time",
-		run:     runReplay,
-	})
+func newReplayCommand() *cobra.Command {
+	var (
+		o             reportFlags
+		strategies    string
+		rulesFile     string
+		tollgateRules string
+		inFormat      string
+		rtt, timeout  time.Duration
+		parallel      int
+	)
+	cmd := &cobra.Command{
+		Use:   "replay TRACE",
+		Short: "replay a trace's requests through retry strategies in virtual time",
+		Long: `Replays every request of TRACE (native JSON Lines or CSV, an S3 server access log or a
+CloudTrail log; gzip is fine; not standard input: the trace is read once per strategy) at its
+timestamp through each strategy, against a server whose buckets are fitted from the trace (see
+'tollgate fit') unless --rules is given. The trace is streamed, never loaded whole. A record's
+outcome in the trace is not used: the server model decides.
+
+A trace in which no record is usable (wrong --input-format, only malformed lines) exits with
+status 3 and prints no report.`,
+		Example: `  tollgate replay trace.jsonl --strategies tollgate,sdk-standard
+  tollgate replay access.log.gz --input-format s3-access-log --rules rules.yaml --format json
+  tollgate replay trace.jsonl --rtt 5ms --timeout 10s --out replay-report/`,
+		Args: cli.ExactArgs(1, "TRACE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := args[0]
+			if path == "-" {
+				return cli.Usagef("replay reads TRACE once per strategy: give a file, not - (standard input)")
+			}
+			list, err := simulate.ParseStrategies(strategies, simulate.StrategyOptions{})
+			if err != nil {
+				return cli.Usagef("--strategies: %v", strings.TrimPrefix(err.Error(), "simulate: "))
+			}
+			g := outfile.NewGuard(path, rulesFile, tollgateRules)
+			if err := checkOutputs(g, o.out, comparisonFiles); err != nil {
+				return err
+			}
+			opts := simulate.ReplayOptions{
+				Name: path, RTT: rtt, Timeout: timeout, Seed: o.seed,
+				Open: func() (trace.Source, error) { return trace.Open(path, inFormat) },
+			}
+			opts.Parallelism = parallel
+			if rulesFile != "" {
+				if opts.Rules, err = limiter.LoadRules(rulesFile); err != nil {
+					return err
+				}
+			}
+			if tollgateRules != "" {
+				if opts.TollgateRules, err = limiter.LoadRules(tollgateRules); err != nil {
+					return err
+				}
+			}
+			// Check the trace opens before starting the passes.
+			f, err := trace.Open(path, inFormat)
+			if err != nil {
+				return err
+			}
+			f.Close()
+			update, finish := progress(cmd.ErrOrStderr(), "replaying")
+			opts.Progress = update
+			c, err := simulate.Replay(cmd.Context(), list, opts)
+			finish()
+			if err != nil {
+				return err
+			}
+			if requests(c) == 0 {
+				return cli.NothingUsablef("no usable request in %s (%d records skipped as unusable%s)",
+					path, c.Skipped, formatHint(inFormat))
+			}
+			return writeComparison(cmd.Context(), cmd.OutOrStdout(), &o, g, c)
+		},
+	}
+	o.register(cmd, "report.json, report.md, report.txt and plots (goodput, throttles, latency CDF; SVG and PNG)",
+		"seed of the strategies' random draws (0: 1)")
+	f := cmd.Flags()
+	f.StringVar(&strategies, "strategies", "all", "comma-separated `LIST` of strategies to compare ("+strings.Join(simulate.StrategyNames(), ", ")+", or all)")
+	_ = cmd.RegisterFlagCompletionFunc("strategies", completeStrategies)
+	f.StringVar(&rulesFile, "rules", "", "the server's buckets: a limiter rules `FILE`, e.g. from 'tollgate fit' (default: fitted from the trace)")
+	f.StringVar(&tollgateRules, "tollgate-rules", "", "the tollgate strategy's limiter rules `FILE` (default: the server's)")
+	cli.EnumVar(cmd, &inFormat, "input-format", trace.FormatAuto, trace.Formats, "trace format")
+	cli.DurationVar(f, &rtt, "rtt", 20*time.Millisecond, cli.Above(time.Duration(0)), "network round trip of each attempt")
+	cli.DurationVar(f, &timeout, "timeout", 0, cli.AtLeast(time.Duration(0)), "each call's deadline after it starts (0: none)")
+	cli.IntVar(f, &parallel, "parallel", 0, cli.AtLeast(0), "strategies to replay at once (0: every core)")
+	return cmd
 }
 
-func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("replay", "replay [flags] TRACE\n\n"+
-		"Replays every request of TRACE (native JSONL or CSV, an S3 access log or CloudTrail log; gzip is fine)\n"+
-		"at its timestamp through each strategy, against a server whose buckets are fitted from the trace\n"+
-		"(see 'tollgate fit') unless --rules is given. The trace is streamed, never loaded whole.", stdout)
-	var o outputFlags
-	o.register(fs)
-	strategies := fs.String("strategies", "all", "comma-separated strategies to compare ("+strings.Join(simulate.StrategyNames(), ", ")+", or all)")
-	rulesFile := fs.String("rules", "", "server buckets: a limiter rules file (default: fitted from the trace)")
-	tollgateRules := fs.String("tollgate-rules", "", "the tollgate strategy's limiter rules (default: the server's)")
-	inFormat := fs.String("input-format", trace.FormatAuto, "trace format: "+strings.Join(trace.Formats, ", "))
-	rtt := fs.Duration("rtt", 20*time.Millisecond, "network round trip of each attempt")
-	timeout := fs.Duration("timeout", 0, "each call's deadline after it starts (0: none)")
-	parallel := fs.Int("parallel", 0, "strategies to replay at once (0: every core)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// requests returns the most requests any strategy replayed.
+func requests(c *simulate.Comparison) uint64 {
+	var n uint64
+	for _, s := range c.Strategies {
+		n = max(n, s.Requests)
 	}
-	if err := o.check(); err != nil {
-		return err
+	return n
+}
+
+// formatHint suggests another --input-format when one was forced.
+func formatHint(format string) string {
+	if format == trace.FormatAuto {
+		return ""
 	}
-	if fs.NArg() != 1 {
-		return usagef("want exactly one TRACE, got %d arguments", fs.NArg())
-	}
-	path := fs.Arg(0)
-	list, err := simulate.ParseStrategies(*strategies, simulate.StrategyOptions{})
-	if err != nil {
-		return usagef("--strategies: %v", strings.TrimPrefix(err.Error(), "simulate: "))
-	}
-	opts := simulate.ReplayOptions{
-		Name: path, RTT: *rtt, Timeout: *timeout, Seed: o.seed,
-		Open: func() (trace.Source, error) { return trace.Open(path, *inFormat) },
-	}
-	opts.Parallelism = *parallel
-	if *rulesFile != "" {
-		if opts.Rules, err = limiter.LoadRules(*rulesFile); err != nil {
-			return err
-		}
-	}
-	if *tollgateRules != "" {
-		if opts.TollgateRules, err = limiter.LoadRules(*tollgateRules); err != nil {
-			return err
-		}
-	}
-	// Check the trace opens before starting the passes.
-	f, err := trace.Open(path, *inFormat)
-	if err != nil {
-		return err
-	}
-	f.Close()
-	update, finish := progress(stderr, "replaying")
-	opts.Progress = update
-	c, err := simulate.Replay(ctx, list, opts)
-	finish()
-	if err != nil {
-		return fmt.Errorf("replay %s: %w", path, err)
-	}
-	return writeComparison(stdout, &o, c)
+	return "; is the trace really " + format + "? --input-format auto detects it"
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -20,10 +19,11 @@ import (
 
 const smallScenario = "../../simulate/testdata/small.yaml"
 
+// run runs tollgate in-process and returns its exit status and output.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = runMain(context.Background(), args, &out, &errOut)
+	code = execute(context.Background(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -78,35 +78,6 @@ func TestSimulateOutAndMarkdown(t *testing.T) {
 	png, _ := os.ReadFile(filepath.Join(dir, "goodput.png"))
 	if !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		t.Error("goodput.png is not a PNG")
-	}
-}
-
-func TestSimulateUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{"simulate", "--format", "xml"},
-		{"simulate", "--strategies", "magic"},
-		{"simulate", "a.yaml", "b.yaml"},
-		{"simulate", "--runs", "-1"},
-		{"brooker", "--clients", "5..1"},
-		{"brooker", "--jitters", "wobbly"},
-		{"replay"},
-		{"fit"},
-		{"import"},
-	} {
-		if code, _, errOut := run(t, args...); code != 2 {
-			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errOut)
-		}
-	}
-	// A broken scenario is a failure (exit 1) naming the file, line and field.
-	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(bad, []byte("name: x\nduration: soon\n"), 0o644)
-	if code, _, errOut := run(t, "simulate", bad); code != 1 || !strings.Contains(errOut, "bad.yaml:2: field \"duration\"") {
-		t.Errorf("bad scenario: exit %d, stderr %q", code, errOut)
-	}
-	for _, c := range []string{"simulate", "replay", "import", "fit", "brooker"} {
-		if code, out, _ := run(t, c, "--help"); code != 0 || !strings.Contains(out, "Usage: tollgate "+c) {
-			t.Errorf("%s --help: exit %d\n%s", c, code, out)
-		}
 	}
 }
 
@@ -240,5 +211,4 @@ func TestImportCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, `"service":"S3"`) || !strings.Contains(errOut, "records written") {
 		t.Errorf("exit %d\nstdout %.200s\nstderr %s", code, stdout, errOut)
 	}
-	_ = io.Discard
 }

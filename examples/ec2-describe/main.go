@@ -54,45 +54,60 @@ type result struct {
 }
 
 func run(ctx context.Context, w io.Writer, workers int, duration time.Duration, endpoint string) error {
+	results, err := runBoth(ctx, workers, duration, endpoint)
+	if err != nil {
+		return err
+	}
+	printResults(w, workers, duration, results)
+	return nil
+}
+
+// runBoth runs the fleet with the SDK's default retryer, then with tollgate, each against a
+// fresh emulator (so both start with full buckets) unless endpoint is given.
+func runBoth(ctx context.Context, workers int, duration time.Duration, endpoint string) ([]result, error) {
 	if workers < 1 || duration <= 0 {
-		return errors.New("ec2-describe: -workers must be ≥ 1 and -duration > 0")
+		return nil, errors.New("ec2-describe: -workers must be ≥ 1 and -duration > 0")
 	}
 	var results []result
 	for _, withTollgate := range []bool{false, true} {
 		url := endpoint
 		if url == "" {
-			// A fresh emulator per run, so both start with full buckets.
 			emu, err := emulator.New(emulator.Options{Latency: 20 * time.Millisecond, LatencyJitter: 10 * time.Millisecond, Seed: 1})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			runCtx, cancel := context.WithCancel(ctx)
 			if err := emu.Start(runCtx); err != nil {
 				cancel()
-				return err
+				return nil, err
 			}
 			url = emu.URL()
 			defer func() { cancel(); emu.Close() }()
 		}
 		r, err := fleet(ctx, url, workers, duration, withTollgate)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		results = append(results, r)
 	}
+	return results, nil
+}
+
+func printResults(w io.Writer, workers int, duration time.Duration, results []result) {
 	fmt.Fprintf(w, "%d workers calling EC2 DescribeInstances (filtered: bucket of 100, +20/s) for %v each:\n\n", workers, duration)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "retryer\tcalls ok\tcalls failed\tattempts\tthrottled\tthrottled %\tp50 call\tp99 call\t")
+	fmt.Fprintln(tw, "retryer\tcalls ok\tcalls failed\trefused by tollgate\tattempts\tthrottled\tthrottled %\tp50 call\tp99 call\t")
 	for _, r := range results {
 		sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.1f%%\t%v\t%v\t\n", r.name, r.calls-r.failed, r.failed, r.attempts, r.throttled,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%v\t%v\t\n", r.name, r.calls-r.failed, r.failed, r.refused, r.attempts, r.throttled,
 			100*float64(r.throttled)/float64(max(r.attempts, 1)), quantile(r.latencies, 0.5), quantile(r.latencies, 0.99))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nThe SDK's retryer sends until AWS refuses, then backs off blindly and drains its retry quota, so")
 	fmt.Fprintln(w, "calls fail outright. tollgate knows the bucket: attempts wait for their token on the client, and")
-	fmt.Fprintln(w, "AWS is not asked to refuse anything. (Workers stop once a token would come after the run ends.)")
-	return nil
+	fmt.Fprintln(w, "AWS refuses next to nothing. \"refused by tollgate\": calls tollgate's limiter refused on")
+	fmt.Fprintln(w, "the client because their token would come after the run ends (the worker then stops); they are")
+	fmt.Fprintln(w, "neither sent nor counted as calls.")
 }
 
 func fleet(ctx context.Context, endpoint string, workers int, duration time.Duration, withTollgate bool) (result, error) {

@@ -1,5 +1,5 @@
 // Command grafana shows how an application exports tollgate's metrics and the AWS SDK's own
-// client metrics to Prometheus, for the dashboards `tollgate dashboard` writes. It starts
+// client metrics to Prometheus, for the dashboards `tollgate-live dashboard` writes. It starts
 // tollgate's AWS emulator in-process (so it runs without an AWS account), makes DynamoDB and
 // EC2 calls through tollgate for a while, throttled by the emulator, and serves /metrics:
 //

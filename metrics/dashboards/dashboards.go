@@ -15,9 +15,9 @@
 //   - tollgate-sdk, "tollgate: AWS SDK client" — the SDK's own instruments, bridged by
 //     metrics/sdkmetrics: calls, attempts, errors, latency, phases, HTTP;
 //   - tollgate-emulator, "tollgate: emulator (server side)" — what the emulator answered during a
-//     `tollgate load` run, to compare with what the clients saw.
+//     `tollgate-live load` run, to compare with what the clients saw.
 //
-// Write them with `tollgate dashboard --out DIR`, or from Go with WriteFiles.
+// Write them with `tollgate-live dashboard --out DIR`, or from Go with WriteFiles.
 package dashboards
 
 import (

@@ -4,7 +4,7 @@ import "fmt"
 
 // Emulator builds "tollgate: emulator (server side)" (uid tollgate-emulator), the dashboard of
 // what tollgate's AWS emulator answered (tollgate_emulator_requests_total), to set beside what
-// the clients saw during a `tollgate load` run.
+// the clients saw during a `tollgate-live load` run.
 func Emulator() (Dashboard, error) {
 	const requests = "tollgate_emulator_requests_total"
 	sel := selector()

@@ -18,7 +18,7 @@ type Provisioning struct {
 	// DashboardsPath is the directory of the dashboard JSON files as Grafana sees it (it may
 	// run in a container). "" means the absolute path of DIR/dashboards.
 	DashboardsPath string
-	// Targets are the host:port addresses Prometheus scrapes (`tollgate load` serves
+	// Targets are the host:port addresses Prometheus scrapes (`tollgate-live load` serves
 	// 127.0.0.1:9464 by default). Empty means 127.0.0.1:9464.
 	Targets []string
 	// Job is the Prometheus job name of the targets. "" means "tollgate".
@@ -38,7 +38,7 @@ const (
 // DatasourceUID is the uid of the Prometheus data source the provisioning file declares.
 const DatasourceUID = "tollgate-prometheus"
 
-// DefaultTarget is the address `tollgate load` serves /metrics on by default.
+// DefaultTarget is the address `tollgate-live load` serves /metrics on by default.
 const DefaultTarget = "127.0.0.1:9464"
 
 func (p Provisioning) withDefaults(dir string) (Provisioning, error) {
@@ -113,7 +113,7 @@ func WriteFiles(dir string, p Provisioning) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dashboards: %s: %w", f.name, err)
 		}
-		add(f.name, append([]byte("# Written by `tollgate dashboard`. "+f.comment+"\n"), b...))
+		add(f.name, append([]byte("# Written by `tollgate-live dashboard`. "+f.comment+"\n"), b...))
 	}
 	for _, name := range order {
 		path := filepath.Join(dir, name)

@@ -16,7 +16,7 @@ import (
 	"github.com/tollgate/tollgate/metrics/dashboards"
 )
 
-// loadRun is `tollgate load` running in-process.
+// loadRun is `tollgate-live load` running in-process.
 type loadRun struct {
 	metricsURL string // from the first line of stderr; "" with --listen none
 	done       chan int
@@ -32,7 +32,7 @@ func startLoad(t *testing.T, args ...string) *loadRun {
 	r := &loadRun{done: make(chan int, 1)}
 	pr, pw := io.Pipe()
 	go func() {
-		code := runMain(context.Background(), append([]string{"load"}, args...), &r.stdout, pw)
+		code := execute(context.Background(), append([]string{"load"}, args...), &r.stdout, pw)
 		pw.Close()
 		r.done <- code
 	}()
@@ -48,7 +48,7 @@ func startLoad(t *testing.T, args ...string) *loadRun {
 	if err != nil {
 		t.Fatalf("load printed nothing on stderr (%v): %s", err, first)
 	}
-	if u, ok := strings.CutPrefix(strings.TrimSpace(first), "tollgate load: metrics on "); ok {
+	if u, ok := strings.CutPrefix(strings.TrimSpace(first), "tollgate-live load: metrics on "); ok {
 		r.metricsURL = u
 	}
 	return r
@@ -103,7 +103,12 @@ func TestLoadUsageErrors(t *testing.T) {
 		inStderr string
 	}{
 		{[]string{"--mix", "ec2:Nope"}, 2, "--mix: mix entry 1"},
-		{[]string{"--duration", "0s"}, 2, "--duration must be > 0"},
+		{[]string{"--duration", "0s"}, 2, `invalid argument "0s" for "--duration" flag: want > 0s`},
+		{[]string{"--rate", "NaN"}, 2, `invalid argument "NaN" for "--rate" flag: want a finite number`},
+		{[]string{"--rate", "Inf"}, 2, `"--rate" flag: want a finite number`},
+		{[]string{"--rate", "-1"}, 2, `"--rate" flag: want >= 0`},
+		{[]string{"--concurrency", "-1"}, 2, `"--concurrency" flag: want >= 0`},
+		{[]string{"--timeout", "-1s"}, 2, `"--timeout" flag: want >= 0s`},
 		{[]string{"--format", "xml"}, 2, "--format"},
 		{[]string{"--endpoint", "http://127.0.0.1:1", "--emulator-latency", "1ms"}, 2, "do not apply with --endpoint"},
 		{[]string{"--endpoint", "https://ec2.us-east-1.amazonaws.com"}, 2, "--allow-remote"},
@@ -113,13 +118,13 @@ func TestLoadUsageErrors(t *testing.T) {
 		{[]string{"--listen", "none", "--rules", badRules, "--duration", "1ms"}, 1, badRules + `:4: rule "x": field "rate"`},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := runMain(context.Background(), append([]string{"load"}, c.args...), &stdout, &stderr)
+		code := execute(context.Background(), append([]string{"load"}, c.args...), &stdout, &stderr)
 		if code != c.code || !strings.Contains(stderr.String(), c.inStderr) {
 			t.Errorf("load %v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, stderr.String(), c.code, c.inStderr)
 		}
 	}
 	var stdout bytes.Buffer
-	if code := runMain(context.Background(), []string{"load", "--help"}, &stdout, io.Discard); code != 0 ||
+	if code := execute(context.Background(), []string{"load", "--help"}, &stdout, io.Discard); code != 0 ||
 		!strings.Contains(stdout.String(), "--no-tollgate") || !strings.Contains(stdout.String(), "s3:GetObject") {
 		t.Errorf("--help: exit %d, output %q", code, stdout.String())
 	}
@@ -128,7 +133,7 @@ func TestLoadUsageErrors(t *testing.T) {
 func TestDashboardWritesParsableFiles(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := runMain(context.Background(), []string{"dashboard", "--out", dir, "--target", "127.0.0.1:9999", "--scrape-interval", "2s"}, &stdout, &stderr)
+	code := execute(context.Background(), []string{"dashboard", "--out", dir, "--target", "127.0.0.1:9999", "--scrape-interval", "2s"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -159,7 +164,7 @@ func TestDashboardWritesParsableFiles(t *testing.T) {
 		{[]string{"--out", dir, "--prometheus-url", "9090"}, "Prometheus URL"},
 	} {
 		stderr.Reset()
-		if code := runMain(context.Background(), append([]string{"dashboard"}, c.args...), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), c.inStderr) {
+		if code := execute(context.Background(), append([]string{"dashboard"}, c.args...), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), c.inStderr) {
 			t.Errorf("dashboard %v: exit %d, stderr %q; want 2 mentioning %q", c.args, code, stderr.String(), c.inStderr)
 		}
 	}

@@ -252,10 +252,10 @@ func (p *prometheusServer) lastGoodScrape(job string, at time.Time) (time.Time, 
 var labelValues = regexp.MustCompile(`^label_values\((.*), *([a-z_]+)\)$`)
 
 // TestPrometheusScrapesLoadAndEveryPanelHasData is the end-to-end check of the metrics, the
-// dashboards and `tollgate load`: a real Prometheus (Debian's) scrapes a short `tollgate load`
+// dashboards and `tollgate-live load`: a real Prometheus (Debian's) scrapes a short `tollgate-live load`
 // run against an in-process emulator set up to throttle, fail transiently and make tollgate's
 // limiter wait and refuse; `promtool check metrics` checks the live /metrics; then every query
-// of every panel of every dashboard `tollgate dashboard` writes is evaluated and must return
+// of every panel of every dashboard `tollgate-live dashboard` writes is evaluated and must return
 // data, and every variable must list values.
 func TestPrometheusScrapesLoadAndEveryPanelHasData(t *testing.T) {
 	promBin := requireTool(t, "prometheus")
@@ -291,8 +291,8 @@ func TestPrometheusScrapesLoadAndEveryPanelHasData(t *testing.T) {
 	metricsAddr := ln.Addr().String()
 	ln.Close()
 	var out strings.Builder
-	if code := runMain(context.Background(), []string{"dashboard", "--out", dir, "--target", metricsAddr, "--scrape-interval", "1s"}, &out, &out); code != 0 {
-		t.Fatalf("tollgate dashboard: exit %d: %s", code, out.String())
+	if code := execute(context.Background(), []string{"dashboard", "--out", dir, "--target", metricsAddr, "--scrape-interval", "1s"}, &out, &out); code != 0 {
+		t.Fatalf("tollgate-live dashboard: exit %d: %s", code, out.String())
 	}
 	promConfig := filepath.Join(dir, dashboards.PrometheusConfigFile)
 	if b, err := exec.Command(promtool, "check", "config", promConfig).CombinedOutput(); err != nil {
@@ -336,7 +336,7 @@ func TestPrometheusScrapesLoadAndEveryPanelHasData(t *testing.T) {
 	code, stdout, stderr := run.wait()
 	end := time.Now()
 	if code != 0 {
-		t.Fatalf("tollgate load: exit %d\n%s", code, stderr)
+		t.Fatalf("tollgate-live load: exit %d\n%s", code, stderr)
 	}
 	t.Logf("load summary:\n%s", stdout)
 	at, err := prom.lastGoodScrape("tollgate", end)
