@@ -3,9 +3,11 @@ package fleet
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -45,6 +47,9 @@ type Options struct {
 	// Now is the clock for renewals' bookkeeping (nil: time.Now). Decisions take the caller's
 	// now, like the limiter's.
 	Now func() time.Time
+	// TLS replaces the TLS configuration of a rediss:// URL given to Dial (nil: the system's
+	// roots, the URL's host name). New ignores it: configure the go-redis client instead.
+	TLS *tls.Config
 }
 
 // Client shares token buckets among the processes of a fleet through Redis. Each process
@@ -63,6 +68,9 @@ type Client struct {
 	inflight   sync.WaitGroup
 	roundTrips atomic.Uint64
 	decisions  atomic.Uint64
+
+	conn  io.Closer // the connection Dial made (closed by Close), or nil
+	where string    // Dial's URL without its password, for logs
 }
 
 // bucket is a Client's state for one shared bucket; mu guards everything below it.
@@ -391,8 +399,16 @@ func (c *Client) emit(evs ...event.Event) {
 
 // Close waits for renewals in flight, then gives every lease back to the store (one round trip
 // per leased bucket, each bounded by Options.Timeout), so the fleet gets this process's share
-// and unspent tokens at once instead of when its leases end. ctx bounds the whole.
-func (c *Client) Close(ctx context.Context) error {
+// and unspent tokens at once instead of when its leases end. ctx bounds the whole. A Client
+// from Dial then closes its connection.
+func (c *Client) Close(ctx context.Context) (err error) {
+	if c.conn != nil {
+		defer func() {
+			if cerr := c.conn.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("fleet: close the connection to %s: %w", c.where, cerr))
+			}
+		}()
+	}
 	waited := make(chan struct{})
 	go func() { c.inflight.Wait(); close(waited) }()
 	select {
