@@ -78,7 +78,7 @@ const (
 	// its next renewal asks again).
 	RefusedShare Refusal = iota + 1
 	// RefusedLease: the call would wait past the end of the process's lease: the tokens it
-	// needs are not the process's yet.
+	// needs are not the process's yet. (Reserve queues such a call instead: Decision.Queued.)
 	RefusedLease
 	// RefusedMaxWait: the call would wait longer than the caller allows.
 	RefusedMaxWait
@@ -106,6 +106,12 @@ type Decision struct {
 	// NeedLease: the process holds no lease and may ask for one: renew (Begin, then
 	// Complete or Fail) and decide again.
 	NeedLease bool
+	// Queued: the call's tokens come after the lease ends, when the next lease (or the
+	// fallback) refills them. The call waits in the process's queue, holding no tokens (the
+	// store knows nothing of it): after Delay it decides again (Redecide, queued) and is
+	// admitted if the lease then backs it. Calls that arrive meanwhile wait behind it.
+	// Unqueue takes a call that gives up out of the queue.
+	Queued bool
 }
 
 // Mode is where an Account's tokens come from.
@@ -163,6 +169,9 @@ type Account struct {
 
 	level float64   // local bucket: tokens (negative: reserved ahead)
 	stamp time.Time // level is as of stamp
+	// queued is the tokens of the calls waiting for a later lease (Decision.Queued): a new
+	// call waits behind them.
+	queued float64
 
 	pending       bool
 	pendingRefill float64 // refill under the lease while the renewal is in flight
@@ -332,19 +341,28 @@ func (a *Account) advance(now time.Time) time.Time {
 // tokens are reserved ahead, no later than the lease's end), or refused. maxWait < 0 means no
 // limit of the caller's; 0 means the call may not wait.
 func (a *Account) Reserve(now time.Time, n float64, maxWait time.Duration) Decision {
-	return a.take(now, n, maxWait, true)
+	return a.take(now, n, maxWait, true, false)
 }
 
 // Allow takes n tokens if the local bucket holds them at now, never reserving ahead.
-func (a *Account) Allow(now time.Time, n float64) Decision { return a.take(now, n, 0, true) }
+func (a *Account) Allow(now time.Time, n float64) Decision { return a.take(now, n, 0, true, false) }
 
-// Redecide is Reserve again for a call that got NeedLease, once the renewal has ended: its
-// demand is not counted twice.
-func (a *Account) Redecide(now time.Time, n float64, maxWait time.Duration) Decision {
-	return a.take(now, n, maxWait, false)
+// Redecide is Reserve again for a call that got NeedLease, once the renewal has ended, or that
+// was queued (queued set: it leaves the queue, and goes back to it if it must wait longer):
+// its demand is not counted twice.
+func (a *Account) Redecide(now time.Time, n float64, maxWait time.Duration, queued bool) Decision {
+	if queued {
+		a.Unqueue(n)
+	}
+	return a.take(now, n, maxWait, false, queued)
 }
 
-func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count bool) Decision {
+// Unqueue takes a queued call of n tokens out of the queue: its caller gave up.
+func (a *Account) Unqueue(n float64) { a.queued = max(a.queued-n, 0) }
+
+// take decides a call; queued marks a call that was queued and has left the queue to ask again
+// (its caller took it out: Unqueue).
+func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count, queued bool) Decision {
 	now = a.advance(now)
 	if count {
 		a.dem.add(now, n, a.pol.ttl())
@@ -368,28 +386,42 @@ func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count bo
 	case Fallback:
 		rate, _ = a.fallbackShape()
 	}
-	if a.level >= n {
-		a.level -= n
-		a.spent(n)
+	// have is what the local bucket holds for this call: a new call waits behind the queued
+	// ones; a queued call asking again (at its turn, as its Delay was reckoned) does not.
+	have := a.level
+	if !queued {
+		have -= a.queued
+	}
+	if have >= n {
+		a.takeNow(n)
 		return Decision{OK: true}
 	}
 	a.short = true
-	delay, ok := a.waitFor(now, n-a.level, rate)
+	delay, ok := a.waitFor(now, n-have, rate)
 	if !ok {
 		if a.mode == Fallback {
 			return Decision{Reason: RefusedFailClosed}
 		}
 		return Decision{Reason: RefusedShare}
 	}
-	switch {
-	case maxWait >= 0 && delay > maxWait:
+	if maxWait >= 0 && delay > maxWait {
 		return Decision{Reason: RefusedMaxWait, Wait: delay}
-	case a.mode == Leased && now.Add(delay).After(a.expires):
-		return Decision{Reason: RefusedLease, Wait: delay}
 	}
+	if (!queued && a.queued > 0) || (a.mode == Leased && now.Add(delay).After(a.expires)) {
+		// The tokens come after this lease (the next lease refills them, at its share), or
+		// calls are queued ahead of this one: it waits in the queue, behind them, and asks
+		// again when its tokens may have come.
+		a.queued += n
+		return Decision{Queued: true, Delay: delay, Wait: delay}
+	}
+	a.takeNow(n)
+	return Decision{OK: true, Delay: delay}
+}
+
+// takeNow takes n tokens from the local bucket (into debt if need be).
+func (a *Account) takeNow(n float64) {
 	a.level -= n
 	a.spent(n)
-	return Decision{OK: true, Delay: delay}
 }
 
 // waitFor is how long from now until need more tokens have refilled at rate — a carried share

@@ -165,22 +165,24 @@ func (c *Client) bucket(id BucketID, spec Spec) *bucket {
 }
 
 // Reserve decides a call of n tokens on the shared bucket id (of shape spec) at now, as
-// Account.Reserve does: admitted now, admitted after Decision.Delay, or refused. maxWait < 0
+// Account.Reserve does: admitted now, admitted after Decision.Delay, queued for a later lease
+// (Decision.Queued: ask again after Delay with Redecide, or Unqueue), or refused. maxWait < 0
 // means no limit. It waits for the store only when the process holds no lease on the bucket,
-// and then at most Options.Timeout.
+// and then at most Options.Timeout. A limiter built WithStore(Store(...)) does all this for
+// its callers.
 func (c *Client) Reserve(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration) Decision {
-	return c.decide(now, id, spec, n, maxWait, true)
+	return c.decide(now, id, spec, n, maxWait, true, false)
 }
 
-// Redecide is Reserve for a call asking again (it was refused for want of a share or a long
-// enough lease, and waited): its demand was counted the first time.
-func (c *Client) Redecide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration) Decision {
-	return c.decide(now, id, spec, n, maxWait, false)
+// Redecide is Reserve for a call asking again after waiting: one that was refused for want of
+// a share, or queued (queued set: Decision.Queued). Its demand was counted the first time.
+func (c *Client) Redecide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, queued bool) Decision {
+	return c.decide(now, id, spec, n, maxWait, false, queued)
 }
 
 // Allow takes n tokens of the shared bucket id if the process holds them at now.
 func (c *Client) Allow(now time.Time, id BucketID, spec Spec, n float64) Decision {
-	return c.decide(now, id, spec, n, 0, true)
+	return c.decide(now, id, spec, n, 0, true, false)
 }
 
 // Feedback records AWS's answer to a call on bucket id at now (see Account.Feedback): the
@@ -229,6 +231,15 @@ func (c *Client) Cancel(now time.Time, id BucketID, n float64) {
 	b.mu.Unlock()
 }
 
+// Unqueue takes a queued call of n tokens on bucket id out of the queue: its caller gave up.
+func (c *Client) Unqueue(id BucketID, n float64) {
+	if b := c.lookup(id); b != nil {
+		b.mu.Lock()
+		b.acct.Unqueue(n)
+		b.mu.Unlock()
+	}
+}
+
 // Mode reports where bucket id's tokens come from (NoLease for a bucket never used).
 func (c *Client) Mode(id BucketID) Mode {
 	c.mu.RLock()
@@ -242,7 +253,7 @@ func (c *Client) Mode(id BucketID) Mode {
 	return b.acct.Mode()
 }
 
-func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count bool) Decision {
+func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count bool, queued bool) Decision {
 	c.decisions.Add(1)
 	b := c.bucket(id, spec)
 	var evs [2]event.Event
@@ -252,14 +263,17 @@ func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWai
 		b.spec = spec
 		b.acct.SetSpec(spec)
 	}
-	d := b.acct.take(now, n, maxWait, count)
+	if queued {
+		b.acct.Unqueue(n) // it asks again; it goes back to the queue if it must wait longer
+	}
+	d := b.acct.take(now, n, maxWait, count, queued)
 	if d.NeedLease {
 		if b.done != nil || b.br.allow(now) {
 			done := c.renew(b, now)
 			b.mu.Unlock()
 			<-done // the renewal ends within Options.Timeout
 			b.mu.Lock()
-			d = b.acct.take(now, n, maxWait, false)
+			d = b.acct.take(now, n, maxWait, false, queued)
 		}
 		if d.NeedLease && b.done == nil {
 			// The store did not answer (or the breaker is open): fall back.
@@ -267,7 +281,7 @@ func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWai
 			if e, ok := c.enterFallback(b, now, b.lastFailure, 0); ok {
 				evs[ne], ne = e, ne+1
 			}
-			d = b.acct.take(now, n, maxWait, false)
+			d = b.acct.take(now, n, maxWait, false, queued)
 		}
 		if d.NeedLease { // another renewal started meanwhile and is in flight
 			d = Decision{Reason: RefusedShare}

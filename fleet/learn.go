@@ -34,13 +34,11 @@ package fleet
 // honoured until they end (the pool goes negative meanwhile: nobody is granted more until the
 // fleet is back under the new rate).
 
-// Learning parameters: the limiter's (limiter/adaptive.go), per fleet instead of per process.
+// Learning parameters: the limiter's (limiter/adaptive.go) where they apply to a fleet.
 const (
-	learnMaxCut        = 0.8   // a cut goes to at most 80% of the rate the fleet sent at
-	learnMinOvershoot  = 0.01  // throttles under 1% of the calls since the first are jitter
-	learnPlateauMargin = 0.95  // a cut recovers to just below the measured share
-	learnFirstPlateau  = 1.25  // the first cut recovers to above it
-	learnRecovery      = 20e6  // µs to recover from a cut to its plateau
+	learnMinOvershoot  = 0.01  // throttles under 1% of the calls measured are jitter
+	learnMargin        = 0.95  // a cut goes to just below the measured share
+	learnRecovery      = 20e6  // µs to recover from a cut to its plateau (the curve's shape)
 	learnGrowthPeriod  = 120e6 // µs of demand after the plateau to double it
 	learnMaxWindow     = 10e6  // µs: counts older than this are discounted
 	learnReactionCalls = 4.0   // a reaction window lasts at least four calls at the rate
@@ -88,6 +86,13 @@ func (st *State) learn(now int64, q *Request, demand float64) {
 		return
 	}
 	rate := st.rate()
+	react := min(max(q.TTL, int64(learnReactionCalls/rate*1e6)), int64(learnMaxReaction))
+	if now < st.Win {
+		// After a cut, the answers to calls sent at the old rate are still coming in: the
+		// measurement starts once they are all in.
+		st.growth(now, rate, demand)
+		return
+	}
 	st.Succ += q.Succ
 	st.Thr += q.Thr
 	if span := now - st.Win; span > learnMaxWindow {
@@ -97,19 +102,19 @@ func (st *State) learn(now int64, q *Request, demand float64) {
 		st.Thr *= f
 		st.Win = now - keep
 	}
-	react := min(max(q.TTL, int64(learnReactionCalls/rate*1e6)), int64(learnMaxReaction))
-	if q.Thr > 0 && now-max(st.Armed, st.Cut) >= react &&
-		(st.Learned > 0 || st.Thr >= learnMinOvershoot*(st.Succ+st.Thr)) {
+	window := react
+	if st.Cut == 0 {
+		window = react / 2 // the first measurement: the fleet's rate has not changed meanwhile
+	}
+	if q.Thr > 0 && now-st.Win >= window && (st.Cut > 0 || st.Thr >= learnMinOvershoot*(st.Succ+st.Thr)) {
 		eff := min(rate, demand)
 		share := eff * (st.Succ + 1) / (st.Succ + st.Thr + 1)
-		floor := min(learnMinRate, st.Rate)
-		margin := learnPlateauMargin
-		if st.Cut == 0 {
-			margin = learnFirstPlateau
-		}
-		base := max(min(share, eff*learnMaxCut), floor)
-		st.Learned, st.Base, st.Plateau = base, base, max(share*margin, floor)
-		st.Curve, st.Cut, st.Win, st.Armed = now, now, now, 0
+		base := max(share*learnMargin, min(learnMinRate, st.Rate))
+		st.Learned, st.Base, st.Plateau = base, base, base
+		// Leases granted before the cut run at the old rate for up to a lease length, and
+		// their answers are reported up to half a lease later: the next measurement starts
+		// after both.
+		st.Curve, st.Cut, st.Win, st.Armed = now, now, now+react+react/2, 0
 		st.Succ, st.Thr = 0, 0
 		st.Pool = min(st.Pool, 0)
 		if st.Learned >= st.Rate {
@@ -117,6 +122,12 @@ func (st *State) learn(now int64, q *Request, demand float64) {
 		}
 		return
 	}
+	st.growth(now, rate, demand)
+}
+
+// growth moves a learned rate along its curve at now while the fleet's demand reaches it, and
+// restarts the curve from it otherwise.
+func (st *State) growth(now int64, rate, demand float64) {
 	if st.Learned == 0 {
 		return
 	}

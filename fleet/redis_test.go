@@ -44,6 +44,9 @@ func offerLoad(c *Client, id BucketID, spec Spec, perSecond float64, maxWait tim
 		now := time.Now()
 		d := c.Reserve(now, id, spec, 1, maxWait)
 		r.maxLatency = max(r.maxLatency, time.Since(now))
+		if d.Queued {
+			c.Unqueue(id, 1) // this caller does not wait for a later lease
+		}
 		if d.OK {
 			r.sends = append(r.sends, now.Add(d.Delay))
 		} else {

@@ -190,6 +190,16 @@ local function curve(tau)
   local x = t / 120e6
   return L.plateau * (1 + x * x * x)
 end
+local function growth(r, fd)
+  if L.learned == 0 then return end
+  if fd >= r then
+    local nxt = curve(now - L.curve)
+    if nxt >= rate then forget()
+    elseif nxt > L.learned then L.learned = nxt end
+    return
+  end
+  L.base, L.plateau, L.curve = r, r, now
+end
 local function learn(fd)
   if not adaptive then forget() return end
   if L.learned == 0 and L.armed == 0 then
@@ -197,6 +207,11 @@ local function learn(fd)
     return
   end
   local r = rate_now()
+  local react = min(max(ttl, math.floor(4 / r * 1e6)), 30e6)
+  if now < L.win then
+    growth(r, fd)
+    return
+  end
   L.succ = L.succ + qsucc
   L.thr = L.thr + qthr
   local span = now - L.win
@@ -207,30 +222,20 @@ local function learn(fd)
     L.thr = L.thr * f
     L.win = now - keep
   end
-  local react = min(max(ttl, math.floor(4 / r * 1e6)), 30e6)
-  if qthr > 0 and now - max(L.armed, L.cut) >= react and
-      (L.learned > 0 or L.thr >= 0.01 * (L.succ + L.thr)) then
+  local window = react
+  if L.cut == 0 then window = math.floor(react / 2) end
+  if qthr > 0 and now - L.win >= window and (L.cut > 0 or L.thr >= 0.01 * (L.succ + L.thr)) then
     local eff = min(r, fd)
     local share = eff * (L.succ + 1) / (L.succ + L.thr + 1)
-    local floor = min(1 / 60, rate)
-    local margin = 0.95
-    if L.cut == 0 then margin = 1.25 end
-    local base = max(min(share, eff * 0.8), floor)
-    L.learned, L.base, L.plateau = base, base, max(share * margin, floor)
-    L.curve, L.cut, L.win, L.armed = now, now, now, 0
+    local base = max(share * 0.95, min(1 / 60, rate))
+    L.learned, L.base, L.plateau = base, base, base
+    L.curve, L.cut, L.win, L.armed = now, now, now + react + math.floor(react / 2), 0
     L.succ, L.thr = 0, 0
     pool = min(pool, 0)
     if L.learned >= rate then forget() end
     return
   end
-  if L.learned == 0 then return end
-  if fd >= r then
-    local nxt = curve(now - L.curve)
-    if nxt >= rate then forget()
-    elseif nxt > L.learned then L.learned = nxt end
-    return
-  end
-  L.base, L.plateau, L.curve = r, r, now
+  growth(r, fd)
 end
 local fdemand = 0
 for _, id in ipairs(claimants) do fdemand = fdemand + recs[id].demand end

@@ -57,8 +57,8 @@ type storeBucket struct {
 
 // driver is the Client or Process a Store decides through.
 type driver interface {
-	decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count bool) (Decision, time.Duration)
-	cancel(now time.Time, id BucketID, n float64)
+	decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count, queued bool) (Decision, time.Duration)
+	cancel(now time.Time, id BucketID, n float64, queued bool)
 	feedback(now time.Time, id BucketID, throttled bool, retryAfter time.Duration)
 	state(now time.Time, id BucketID) (BucketState, bool)
 }
@@ -73,10 +73,16 @@ func (p *Process) Store(opt StoreOptions) *Store {
 
 type clientDriver struct{ c *Client }
 
-func (d clientDriver) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count bool) (Decision, time.Duration) {
-	return d.c.decide(now, id, spec, n, maxWait, count), 0
+func (d clientDriver) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count, queued bool) (Decision, time.Duration) {
+	return d.c.decide(now, id, spec, n, maxWait, count, queued), 0
 }
-func (d clientDriver) cancel(now time.Time, id BucketID, n float64) { d.c.Cancel(now, id, n) }
+func (d clientDriver) cancel(now time.Time, id BucketID, n float64, queued bool) {
+	if queued {
+		d.c.Unqueue(id, n)
+		return
+	}
+	d.c.Cancel(now, id, n)
+}
 func (d clientDriver) feedback(now time.Time, id BucketID, thr bool, ra time.Duration) {
 	d.c.Feedback(now, id, thr, ra)
 }
@@ -86,10 +92,16 @@ func (d clientDriver) state(now time.Time, id BucketID) (BucketState, bool) {
 
 type processDriver struct{ p *Process }
 
-func (d processDriver) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count bool) (Decision, time.Duration) {
-	return d.p.decide(now, id, spec, n, maxWait, count)
+func (d processDriver) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count, queued bool) (Decision, time.Duration) {
+	return d.p.decide(now, id, spec, n, maxWait, count, queued)
 }
-func (d processDriver) cancel(now time.Time, id BucketID, n float64) { d.p.Cancel(now, id, n) }
+func (d processDriver) cancel(now time.Time, id BucketID, n float64, queued bool) {
+	if queued {
+		d.p.Unqueue(id, n)
+		return
+	}
+	d.p.Cancel(now, id, n)
+}
 func (d processDriver) feedback(now time.Time, id BucketID, thr bool, ra time.Duration) {
 	d.p.Feedback(now, id, thr, ra)
 }
@@ -125,9 +137,9 @@ func (s *Store) bucket(b *limiter.SharedBucket) *storeBucket {
 }
 
 // Reserve decides a call on the process's lease (see Store).
-func (s *Store) Reserve(now time.Time, b *limiter.SharedBucket, n float64, maxWait time.Duration, again bool) limiter.StoreDecision {
+func (s *Store) Reserve(now time.Time, b *limiter.SharedBucket, n float64, maxWait time.Duration, again, queued bool) limiter.StoreDecision {
 	sb := s.bucket(b)
-	d, later := s.d.decide(now, sb.id, sb.spec, n, maxWait, !again)
+	d, later := s.d.decide(now, sb.id, sb.spec, n, maxWait, !again, queued)
 	if later > 0 {
 		// The store's answer is on its way (virtual time): ask again when it is back.
 		return askAgain(later, maxWait)
@@ -135,12 +147,15 @@ func (s *Store) Reserve(now time.Time, b *limiter.SharedBucket, n float64, maxWa
 	switch {
 	case d.OK:
 		return limiter.StoreDecision{OK: true, Delay: d.Delay}
+	case d.Queued:
+		// The tokens come with the next lease: the call waits in the queue and asks again.
+		return limiter.StoreDecision{Again: true, Queued: true, Delay: d.Delay}
 	case d.Reason == RefusedMaxWait:
 		return limiter.StoreDecision{Reason: limiter.RefusedMaxWait, Wait: d.Wait}
 	case d.Reason == RefusedExceedsBurst:
 		return limiter.StoreDecision{Reason: limiter.RefusedExceedsBurst}
-	case (d.Reason == RefusedShare || d.Reason == RefusedLease) && d.Wait > 0:
-		// The tokens are not this process's yet: they may be when the lease is renewed.
+	case d.Reason == RefusedShare && d.Wait > 0:
+		// No share for now: the process asks the store again after Wait.
 		return askAgain(d.Wait, maxWait)
 	}
 	return limiter.StoreDecision{Reason: limiter.RefusedShared, Wait: d.Wait}
@@ -154,9 +169,10 @@ func askAgain(wait, maxWait time.Duration) limiter.StoreDecision {
 	return limiter.StoreDecision{Again: true, Delay: wait}
 }
 
-// Cancel gives back tokens reserved for a call that will not be sent.
-func (s *Store) Cancel(now time.Time, b *limiter.SharedBucket, n float64) {
-	s.d.cancel(now, s.bucket(b).id, n)
+// Cancel gives back tokens reserved for a call that will not be sent, or takes a queued call out
+// of the queue.
+func (s *Store) Cancel(now time.Time, b *limiter.SharedBucket, n float64, queued bool) {
+	s.d.cancel(now, s.bucket(b).id, n, queued)
 }
 
 // Feedback counts AWS's answer for the fleet's learned rate and reports the change of that rate

@@ -69,10 +69,12 @@ type vresult struct {
 }
 
 type vev struct {
-	at    time.Time
-	proc  int
-	retry bool
-	seq   int
+	at     time.Time
+	proc   int
+	retry  bool
+	queued bool      // the call is queued (Decision.Queued) and asks again
+	start  time.Time // when the call was first decided
+	seq    int
 }
 type vevHeap []vev
 
@@ -119,9 +121,22 @@ func runVirtual(c vcfg) vresult {
 		if i := e.proc; i < len(c.leave) && c.leave[i] > 0 && !e.at.Before(t0.Add(c.leave[i])) {
 			continue
 		}
-		d, again := res.procs[e.proc].Reserve(e.at, id, spec, 1, c.maxWait)
+		var (
+			d     Decision
+			again time.Duration
+		)
+		if e.retry {
+			// A call asking again waits at most what is left of its maxWait.
+			left := c.maxWait - e.at.Sub(e.start)
+			d, again = res.procs[e.proc].Redecide(e.at, id, spec, 1, max(left, 0), e.queued)
+		} else {
+			e.start = e.at
+			d, again = res.procs[e.proc].Reserve(e.at, id, spec, 1, c.maxWait)
+		}
 		if again > 0 {
-			push(vev{at: e.at.Add(again), proc: e.proc, retry: true})
+			push(vev{at: e.at.Add(again), proc: e.proc, retry: true, start: e.start})
+		} else if d.Queued {
+			push(vev{at: e.at.Add(d.Delay), proc: e.proc, retry: true, queued: true, start: e.start})
 		} else if d.OK {
 			res.sends[e.proc] = append(res.sends[e.proc], e.at.Add(d.Delay))
 		} else {

@@ -23,6 +23,7 @@ type Reservation struct {
 	// Confirm asks again (shared.go).
 	shared *SharedBucket
 	again  bool
+	queued bool // with again: the store counts the call in its queue
 }
 
 // reserved is the tokens a Reservation holds in one bucket.

@@ -21,13 +21,13 @@ func (l *Limiter) reserveShared(now time.Time, rt *route, key *Key, sc *scope, u
 		maxWait = 0 // tokens only if there now
 	}
 	n := tokensFor(sc, units)
-	d := l.cfg.store.Reserve(now, sc.shared, n, maxWait, false)
+	d := l.cfg.store.Reserve(now, sc.shared, n, maxWait, false, false)
 	r := Reservation{l: l, rt: rt, rule: sc.rule, made: t, shared: sc.shared}
 	var refused RefusalReason
 	switch {
 	case d.OK, d.Again:
 		r.c = reserved{n: float32(n), at: t + int64(max(d.Delay, 0)), taken: t}
-		r.again, r.delay = d.Again, max(d.Delay, 0)
+		r.again, r.queued, r.delay = d.Again, d.Queued, max(d.Delay, 0)
 	case d.Reason == RefusedMaxWait || d.Reason == 0:
 		refused = limitReason
 		if l.cfg.mode == Shadow && (limit < 0 || int64(d.Wait) <= limit) {
@@ -101,12 +101,12 @@ func (l *Limiter) sharedRefusal(now time.Time, rt *route, key *Key, sc *scope, w
 // there now, in the store and in the local units bucket if any.
 func (l *Limiter) allowShared(now time.Time, rt *route, sc *scope, key *Key, units int) (bool, string) {
 	n := tokensFor(sc, units)
-	d := l.cfg.store.Reserve(now, sc.shared, n, 0, false)
+	d := l.cfg.store.Reserve(now, sc.shared, n, 0, false, false)
 	ok := d.OK && d.Delay <= 0
 	if d.Again || (d.OK && !ok) {
-		// (A store may admit with a delay when asked not to wait only by mistake; give it back.)
-		if d.OK {
-			l.cfg.store.Cancel(now, sc.shared, n)
+		// (A store asked not to wait admits with a delay, or queues, only by mistake; undo it.)
+		if d.OK || d.Queued {
+			l.cfg.store.Cancel(now, sc.shared, n, d.Queued)
 		}
 		ok = false
 	}
@@ -117,7 +117,7 @@ func (l *Limiter) allowShared(now time.Time, rt *route, sc *scope, key *Key, uni
 		h := l.acquire(t, u, key, nil)
 		if !h.b.allow(t, tokensFor(u, units), h.r) {
 			ok, rule = false, u.rule.name
-			l.cfg.store.Cancel(now, sc.shared, n)
+			l.cfg.store.Cancel(now, sc.shared, n, false)
 		}
 		count(h.c, ok)
 		l.release(t, h, nil)
@@ -189,9 +189,9 @@ func (r *Reservation) confirmShared(now time.Time, deadline time.Time) (time.Dur
 		}
 	}
 	n := float64(r.c.n)
-	d := l.cfg.store.Reserve(now, r.shared, n, time.Duration(limit), true)
+	d := l.cfg.store.Reserve(now, r.shared, n, time.Duration(limit), true, r.queued)
 	if d.OK || d.Again {
-		r.again = d.Again
+		r.again, r.queued = d.Again, d.Queued
 		r.c.at, r.c.taken = t+int64(max(d.Delay, 0)), t
 		if d.OK {
 			r.rt.calls.pin.count(func(c *counters) { c.delayed++ })
@@ -205,21 +205,25 @@ func (r *Reservation) confirmShared(now time.Time, deadline time.Time) (time.Dur
 	key := Key{Service: r.rt.service, Operation: r.rt.operation, Region: r.rt.region}
 	err := l.sharedRefusal(now, r.rt, &key, sc, d.Wait, reason)
 	sc.pin.count(func(c *counters) { c.refused++ })
-	r.shared, r.again, r.c = nil, false, reserved{}
-	r.Cancel(now) // the units part, if any
+	r.shared, r.again, r.queued, r.c = nil, false, false, reserved{} // the store let it go
+	r.Cancel(now)                                                  // the units part, if any
 	return 0, err
 }
 
-// cancelShared gives a shared reservation's tokens back to the store: when due is set, or
-// when their time has not come at now. A reservation the store never backed holds nothing.
+// cancelShared gives a shared reservation's tokens back to the store, when due is set or their
+// time has not come at now, or takes a queued call out of the store's queue. A reservation the
+// store neither admitted nor queued holds nothing.
 func (r *Reservation) cancelShared(now time.Time, due bool) {
 	if r.shared == nil {
 		return
 	}
-	if !r.again && (due || ticks(now) <= r.c.at) {
-		r.l.cfg.store.Cancel(now, r.shared, float64(r.c.n))
+	switch {
+	case r.again && r.queued:
+		r.l.cfg.store.Cancel(now, r.shared, float64(r.c.n), true)
+	case !r.again && (due || ticks(now) <= r.c.at):
+		r.l.cfg.store.Cancel(now, r.shared, float64(r.c.n), false)
 	}
-	r.shared, r.again, r.c = nil, false, reserved{}
+	r.shared, r.again, r.queued, r.c = nil, false, false, reserved{}
 }
 
 // count changes p's counters under its lock.

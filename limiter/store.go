@@ -21,10 +21,11 @@ type Store interface {
 	// local bucket: admitted now (Delay 0), admitted after Delay (the tokens are reserved), or
 	// refused. maxWait bounds the delay (< 0: no bound; 0: the call may not wait). again marks
 	// a call asking again after a StoreDecision with Again (its demand was counted the first
-	// time).
-	Reserve(now time.Time, b *SharedBucket, n float64, maxWait time.Duration, again bool) StoreDecision
-	// Cancel gives back n tokens that Reserve reserved for a call that will not be sent.
-	Cancel(now time.Time, b *SharedBucket, n float64)
+	// time), and queued that decision's Queued.
+	Reserve(now time.Time, b *SharedBucket, n float64, maxWait time.Duration, again, queued bool) StoreDecision
+	// Cancel gives back n tokens that Reserve reserved for a call that will not be sent, or,
+	// queued set, takes a call out of the store's queue (StoreDecision.Queued).
+	Cancel(now time.Time, b *SharedBucket, n float64, queued bool)
 	// Feedback records AWS's answer to a call the store admitted, and reports whether the
 	// bucket's rate changed since the previous Feedback of this process (the rate is learned
 	// by the store, for the whole fleet: see package fleet).
@@ -55,10 +56,14 @@ type StoreDecision struct {
 	// OK: admitted after Delay; the tokens are reserved.
 	OK    bool
 	Delay time.Duration
-	// Again: the store has no tokens for the call yet (no lease on the bucket, or none that
-	// reaches this far ahead), but may have after Delay: the limiter makes the call wait Delay
-	// and then asks again (Reservation.Confirm). Delay is within maxWait.
-	Again bool
+	// Again: the store cannot tell yet when the call's tokens come (no lease on the bucket, or
+	// none that reaches this far ahead), but may after Delay: the limiter makes the call wait
+	// Delay and then asks again (Reservation.Confirm). Delay is within maxWait. Queued: the
+	// store counts the call in its queue meanwhile (calls that come later wait behind it); the
+	// limiter says so when it asks again, and cancels it (Cancel, queued) if the caller gives
+	// up.
+	Again  bool
+	Queued bool
 	// Reason says why the call was refused (when neither OK nor Again): RefusedMaxWait (the
 	// limiter names the bound that applied: deadline, max wait, fail-fast), RefusedExceedsBurst
 	// or RefusedShared. Wait is the wait it would have needed, when known.

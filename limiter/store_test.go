@@ -47,7 +47,7 @@ func (s *memStore) get(now time.Time, b *SharedBucket) *memBucket {
 	return m
 }
 
-func (s *memStore) Reserve(now time.Time, b *SharedBucket, n float64, maxWait time.Duration, again bool) StoreDecision {
+func (s *memStore) Reserve(now time.Time, b *SharedBucket, n float64, maxWait time.Duration, again, queued bool) StoreDecision {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !again && s.again > 0 {
@@ -66,7 +66,7 @@ func (s *memStore) Reserve(now time.Time, b *SharedBucket, n float64, maxWait ti
 	return StoreDecision{OK: true, Delay: wait}
 }
 
-func (s *memStore) Cancel(now time.Time, b *SharedBucket, n float64) {
+func (s *memStore) Cancel(now time.Time, b *SharedBucket, n float64, queued bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.get(now, b)
