@@ -206,7 +206,7 @@ func (r *Reservation) confirmShared(now time.Time, deadline time.Time) (time.Dur
 	err := l.sharedRefusal(now, r.rt, &key, sc, d.Wait, reason)
 	sc.pin.count(func(c *counters) { c.refused++ })
 	r.shared, r.again, r.queued, r.c = nil, false, false, reserved{} // the store let it go
-	r.Cancel(now)                                                  // the units part, if any
+	r.Cancel(now)                                                    // the units part, if any
 	return 0, err
 }
 
