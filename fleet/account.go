@@ -197,6 +197,11 @@ type Account struct {
 	// learned whether the fleet learned it.
 	rate    float64
 	learned bool
+	// throttled: AWS throttled a call since the last renewal (it renews early, so the fleet
+	// learns soon). more: at the last renewal the store had more to give than this lease —
+	// tokens in its pool, or a share below an equal split — so a lease found short is renewed
+	// early; when every process is short and shares are equal, renewing early gives nothing.
+	throttled, more bool
 }
 
 // NewAccount returns the account of process client (unique in the fleet) on a bucket of shape
@@ -275,7 +280,7 @@ func (a *Account) Feedback(now time.Time, throttled bool, retryAfter time.Durati
 	now = a.advance(now)
 	if throttled {
 		a.thr++
-		a.short = true
+		a.throttled = true
 	} else {
 		a.succ++
 	}
@@ -464,7 +469,8 @@ func (a *Account) Cancel(now time.Time, n float64) {
 
 // RenewDue reports whether the process should ask the store for a lease at now: it has none (and
 // may ask), it is in fallback (the driver's breaker decides when to try), its lease is half
-// over and it has been used, or a call found the lease short (at most every LeaseTTL/8).
+// over and it has been used, or — at most every LeaseTTL/8 — AWS throttled a call, or a call
+// found the lease short while the store had more to give.
 func (a *Account) RenewDue(now time.Time) bool {
 	now = a.advance(now)
 	if a.pending || now.Before(a.retryAt) {
@@ -481,7 +487,8 @@ func (a *Account) RenewDue(now time.Time) bool {
 		return false
 	}
 	length, elapsed := a.expires.Sub(a.granted), now.Sub(a.granted)
-	return elapsed >= length/2 || (a.short && elapsed >= min(length, ttl)/8)
+	early := (a.short && a.more) || a.throttled
+	return elapsed >= length/2 || (early && elapsed >= min(length, ttl)/8)
 }
 
 // Begin starts a renewal at now and returns the request to send. Until Complete or Fail, the
@@ -509,7 +516,7 @@ func (a *Account) Begin(now time.Time) Request {
 	a.pendingRefill, a.pendingSpent = 0, 0
 	a.sentUnbacked, a.unbacked = a.unbacked, 0
 	a.sentAllowance, a.allowance = a.allowance, 0
-	a.short, a.used = false, false
+	a.short, a.used, a.throttled = false, false, false
 	return q
 }
 
@@ -543,6 +550,7 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 	a.seq, a.epoch, a.sentUnbacked, a.sentAllowance = r.Seq, r.Epoch, 0, 0
 	a.sentSucc, a.sentThr = 0, 0
 	a.rate, a.learned = r.Rate, r.Learned
+	a.more = r.Pool >= a.spec.cost() || (r.Live > 0 && r.Share < 0.99*r.Rate/float64(r.Live))
 	if r.Lost {
 		// The store forgot the other processes; this one has not.
 		a.live = max(a.live, r.Live)
