@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fleet"
 	"github.com/tollgate/tollgate/limiter"
@@ -37,6 +39,11 @@ func newLoadFleet(redisURL string, processes int, rules limiter.Rules, maxWait t
 		fl.store = fleet.RedactURL(u)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if redisURL != "" {
+		// The fleet logs its fallbacks and recoveries; go-redis's own dial errors while the
+		// server is down would repeat them many times a second.
+		redis.SetLogger(quietRedis{})
+	}
 	for p := range processes {
 		var opts []limiter.Option
 		if maxWait > 0 {
@@ -78,3 +85,8 @@ func (fl *loadFleet) close(stderr io.Writer) {
 	fmt.Fprintf(stderr, "tollgate-live load: fleet store %s: %d round trips for %d decisions (%.3f per decision)\n", fl.store, trips, decisions, per)
 	fl.clients = nil
 }
+
+// quietRedis drops go-redis's log lines.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
