@@ -199,8 +199,10 @@ type Account struct {
 	learned bool
 	// throttled: AWS throttled a call since the last renewal (it renews early, so the fleet
 	// learns soon). more: at the last renewal the store had more to give than this lease —
-	// tokens in its pool, or a share below an equal split — so a lease found short is renewed
-	// early; when every process is short and shares are equal, renewing early gives nothing.
+	// tokens in its pool, or a share below an equal split — or the fleet was changing (the
+	// processes sharing the bucket changed, the store had lost it, this process came back from
+	// a fallback), so a lease found short is renewed early; when every process is short and
+	// shares are equal and settled, renewing early gives nothing.
 	throttled, more bool
 }
 
@@ -550,7 +552,10 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 	a.seq, a.epoch, a.sentUnbacked, a.sentAllowance = r.Seq, r.Epoch, 0, 0
 	a.sentSucc, a.sentThr = 0, 0
 	a.rate, a.learned = r.Rate, r.Learned
-	a.more = r.Pool >= a.spec.cost() || (r.Live > 0 && r.Share < 0.99*r.Rate/float64(r.Live))
+	// The store has more to give, or the fleet is changing (processes coming back from a
+	// fallback, joining, leaving: shares move), or this process is coming back itself.
+	a.more = r.Pool >= a.spec.cost() || (r.Live > 0 && r.Share < 0.99*r.Rate/float64(r.Live)) ||
+		r.Live != a.live || r.Lost || a.sentMode != Leased
 	if r.Lost {
 		// The store forgot the other processes; this one has not.
 		a.live = max(a.live, r.Live)

@@ -49,13 +49,15 @@ local function idle_expiry(t, r, b) return 4 * t + math.floor(b / r * 1e6) + 1e6
 local lost = false
 local rate, burst, pool, stamp, created, epoch
 local L = {learned = 0, succ = 0, thr = 0, base = 0, plateau = 0, armed = 0, win = 0, cut = 0, curve = 0}
-local h = redis.call('HMGET', KEYS[1], 'r', 'b', 'p', 't', 'c', 'e', 'l', 's', 'h', 'bb', 'pl', 'a', 'w', 'k', 'cv')
+local expect = 0
+local h = redis.call('HMGET', KEYS[1], 'r', 'b', 'p', 't', 'c', 'e', 'l', 's', 'h', 'bb', 'pl', 'a', 'w', 'k', 'cv', 'x')
 if h[1] then
   rate, burst, pool = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])
   stamp, created, epoch = tonumber(h[4]), tonumber(h[5]), h[6]
   L.learned, L.succ, L.thr = tonumber(h[7]) or 0, tonumber(h[8]) or 0, tonumber(h[9]) or 0
   L.base, L.plateau = tonumber(h[10]) or 0, tonumber(h[11]) or 0
   L.armed, L.win, L.cut, L.curve = tonumber(h[12]) or 0, tonumber(h[13]) or 0, tonumber(h[14]) or 0, tonumber(h[15]) or 0
+  expect = tonumber(h[16]) or 0
 else
   -- A first request creates the bucket; a process that held a lease proves it was lost.
   redis.call('DEL', KEYS[2])
@@ -101,6 +103,18 @@ if rec and rec.reqid == reqid then
     fmt(rate_now()), learned_flag()}
 end
 
+-- The processes a young bucket expects and has not heard from (State.unheard).
+local keep = 4 * ttl
+local function unheard(t, heard)
+  if t - created >= keep or expect <= heard then return 0 end
+  return expect - heard
+end
+local function count(tbl)
+  local n = 0
+  for _ in pairs(tbl) do n = n + 1 end
+  return n
+end
+
 -- Bring the pool up to now, lease by lease as they end.
 local function refill(p, add, c)
   if add <= 0 then return p + add end
@@ -130,6 +144,11 @@ if now > stamp then
     bheld = bheld + recs[id].burst
   end
   local r_now, b_now = rate_now(), burst_now()
+  local ph = unheard(t, count(recs))
+  if ph > 0 then
+    held = held + ph * r_now / expect
+    bheld = bheld + ph * b_now / expect
+  end
   for _, c in ipairs(changes) do
     local r = recs[c.id]
     pool = refill(pool, (r_now - held) * (c.at - t) / 1e6, b_now - bheld)
@@ -153,8 +172,9 @@ elseif rec and qseq > rec.seq then
   lost = true
 end
 
+if now - created < keep then expect = max(expect, fleet) end
+
 -- Forget records long past their lease.
-local keep = 4 * ttl
 for id, r in pairs(recs) do
   if r.expires + keep < now and id ~= client then
     recs[id] = nil
@@ -248,6 +268,13 @@ for _, id in ipairs(ids) do
   held = held + share_at(recs[id], now)
   bheld = bheld + recs[id].burst
 end
+local others = count(recs)
+if rec then others = others - 1 end
+local ph = unheard(now, others + 1)
+if ph > 0 then
+  held = held + ph * rnow / expect
+  bheld = bheld + ph * bnow / expect
+end
 
 -- Max-min fair share of the rate by demand (fairShares in share.go, line for line).
 local function fair_share()
@@ -330,7 +357,7 @@ redis.call('HSET', KEYS[2], client, table.concat({fmt(share), fmt(lburst), int(e
 redis.call('HSET', KEYS[1], 'r', fmt(rate), 'b', fmt(burst), 'p', fmt(pool), 't', int(now),
   'c', int(created), 'e', epoch, 'l', fmt(L.learned), 's', fmt(L.succ), 'h', fmt(L.thr),
   'bb', fmt(L.base), 'pl', fmt(L.plateau), 'a', int(L.armed), 'w', int(L.win), 'k', int(L.cut),
-  'cv', int(L.curve))
+  'cv', int(L.curve), 'x', int(expect))
 local idle = math.ceil(idle_expiry(ttl, rate, burst) / 1000)
 redis.call('PEXPIRE', KEYS[1], idle)
 redis.call('PEXPIRE', KEYS[2], idle)

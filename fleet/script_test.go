@@ -17,7 +17,7 @@ import (
 func TestScriptEqualsModel(t *testing.T) {
 	rdb := redistest.Start(t).Client()
 	ctx := context.Background()
-	var seen struct{ replayed, granted, refusedShare, unbacked, topped, carried, cut, grown, forgot int }
+	var seen struct{ replayed, granted, refusedShare, unbacked, topped, carried, cut, grown, forgot, unheard int }
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
@@ -69,6 +69,9 @@ func TestScriptEqualsModel(t *testing.T) {
 					}
 				}
 				var want Reply
+				if st != nil && st.unheard(now, recordKeep(q.TTL), len(st.Clients)) > 0 {
+					seen.unheard++
+				}
 				st, want = Apply(st, now, q)
 				got, err := runScript(ctx, rdb, k, &q, now)
 				if err != nil {
@@ -125,7 +128,7 @@ func TestScriptEqualsModel(t *testing.T) {
 	// The sequences went through every branch worth comparing.
 	t.Logf("branches: %+v", seen)
 	if seen.replayed == 0 || seen.granted == 0 || seen.refusedShare == 0 || seen.unbacked == 0 || seen.topped == 0 || seen.carried == 0 ||
-		seen.cut == 0 || seen.grown == 0 || seen.forgot == 0 {
+		seen.cut == 0 || seen.grown == 0 || seen.forgot == 0 || seen.unheard == 0 {
 		t.Fatalf("the random requests missed a branch: %+v", seen)
 	}
 }

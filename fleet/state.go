@@ -39,6 +39,12 @@ type State struct {
 	// Plateau.
 	Learned, Succ, Thr, Base, Plateau float64
 	Armed, Win, Cut, Curve            int64
+
+	// Expect is how many processes the requests to a young bucket (younger than a few lease
+	// lengths: rebuilt after a loss) said share it (Request.Fleet). Until it has heard from
+	// them, the ones it has not heard from count as holding an equal share of the rate and
+	// burst: the pool does not refill with the rate their old leases still spend.
+	Expect int
 }
 
 // Record is one process's lease on a bucket, and what the store needs to answer a duplicate of
@@ -175,7 +181,8 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 			Level: rec.Level, TTL: max(rec.Expires-now, 0), Carry: max(rec.CarryUntil-now, 0), Live: rec.Live,
 			Pool: st.Pool, Replayed: true, Rate: st.rate(), Learned: st.Learned > 0}
 	}
-	st.advance(now, q.MinBurst)
+	keep := recordKeep(q.TTL)
+	st.advance(now, q.MinBurst, keep)
 	st.Rate, st.Burst, st.Idle = q.Rate, q.Burst, idleExpiry(q.TTL, q.Rate, q.Burst)
 
 	switch {
@@ -191,8 +198,11 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		lost = true
 	}
 
+	if now-st.Created < keep {
+		st.Expect = max(st.Expect, q.Fleet)
+	}
+
 	// Forget records long past their lease.
-	keep := recordKeep(q.TTL)
 	for id, r := range st.Clients {
 		if r.Expires+keep < now && id != q.Client {
 			delete(st.Clients, id)
@@ -231,6 +241,14 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	for _, id := range held {
 		sharesHeld += st.Clients[id].shareAt(now)
 		burstHeld += st.Clients[id].Burst
+	}
+	others := len(st.Clients)
+	if rec != nil {
+		others--
+	}
+	if ph := st.unheard(now, keep, others+1); ph > 0 {
+		sharesHeld += ph * rate / float64(st.Expect)
+		burstHeld += ph * bucketBurst / float64(st.Expect)
 	}
 
 	share, burst := 0.0, 0.0
@@ -325,7 +343,7 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 // advance brings the pool up to now: it refills with the rate no live lease holds, up to the
 // burst no live lease holds, step by step as carried shares and leases end. The rate and burst
 // are those in force (learn.go); minBurst is one call.
-func (st *State) advance(now int64, minBurst float64) {
+func (st *State) advance(now int64, minBurst float64, keep int64) {
 	t := st.Stamp
 	if now <= t {
 		return
@@ -368,6 +386,10 @@ func (st *State) advance(now int64, minBurst float64) {
 		burstHeld += st.Clients[id].Burst
 	}
 	rate, bucketBurst := st.rate(), st.burst(minBurst)
+	if ph := st.unheard(t, keep, len(st.Clients)); ph > 0 {
+		sharesHeld += ph * rate / float64(st.Expect)
+		burstHeld += ph * bucketBurst / float64(st.Expect)
+	}
 	for _, c := range changes {
 		r := st.Clients[c.id]
 		st.Pool = refill(st.Pool, (rate-sharesHeld)*float64(c.at-t)/1e6, bucketBurst-burstHeld)
@@ -381,6 +403,15 @@ func (st *State) advance(now int64, minBurst float64) {
 	}
 	st.Pool = refill(st.Pool, (rate-sharesHeld)*float64(now-t)/1e6, bucketBurst-burstHeld)
 	st.Stamp = now
+}
+
+// unheard is how many of the processes a young bucket expects (Expect) it has not heard from at
+// t, when heard have a record: they count as holding an equal share each.
+func (st *State) unheard(t, keep int64, heard int) float64 {
+	if t-st.Created >= keep || st.Expect <= heard {
+		return 0
+	}
+	return float64(st.Expect - heard)
 }
 
 // refill adds add tokens to pool p, up to capacity c. A pool already above c (its capacity
