@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -127,16 +126,15 @@ func TestRedisEightClientsShareOneBucket(t *testing.T) {
 	ideal := spec.Rate * T.Seconds()
 	cold := inWindow(sends, start, start.Add(W))
 	over := overAdmitted(spec.Rate, spec.Burst, sends)
+	left := leftAt(spec.Rate, spec.Burst, sends, start.Add(W))
 	fallbacks := 0
 	for _, l := range logs {
 		fallbacks += l.count(event.StoreFallback, "")
 	}
-	t.Logf("steady: due in [W,W+T): %d (r·T = %.0f, %+.2f%%); cold start: %d in the first %v (r·W+B = %.0f); AWS would throttle %d; %d round trips for %d decisions (%.4f per decision); %d fallbacks",
-		due, ideal, 100*(float64(due)-ideal)/ideal, cold, W, spec.Rate*W.Seconds()+spec.Burst, over, rts, decisions, float64(rts)/float64(decisions),
+	t.Logf("steady: due in [W,W+T): %d (r·T = %.0f, %+.2f%%; AWS's bucket held %.1f at W); cold start: %d in the first %v (r·W+B = %.0f); AWS would throttle %d; %d round trips for %d decisions (%.4f per decision); %d fallbacks",
+		due, ideal, 100*(float64(due)-ideal)/ideal, left, cold, W, spec.Rate*W.Seconds()+spec.Burst, over, rts, decisions, float64(rts)/float64(decisions),
 		fallbacks)
-	if math.Abs(float64(due)-ideal) > 0.02*ideal {
-		t.Errorf("due in window %d, want %.0f ± 2%%", due, ideal)
-	}
+	checkWindow(t, due, ideal, left)
 	if float64(over) > 0.02*ideal {
 		t.Errorf("over-admission %d > 2%% of r·T", over)
 	}
@@ -172,6 +170,18 @@ func logTimeline(t *testing.T, start time.Time, results []loadResult, logs []*ev
 		}
 		logs[i].mu.Unlock()
 		t.Logf("  events:%s", b.String())
+	}
+}
+
+// checkWindow checks that the calls due in a window of a saturated fleet are its refill r·T
+// within 2%. A fleet that starts cold has not always spent the whole initial burst by the
+// window's start (each process's first lease is short and small): what AWS's bucket still held
+// then (left, from the replay) may go out in the window on top of r·T without a throttle, so it
+// is allowed above, never below.
+func checkWindow(t *testing.T, due int, ideal, left float64) {
+	t.Helper()
+	if d := float64(due); d < 0.98*ideal || d > 1.02*ideal+left {
+		t.Errorf("due in window %d, want %.0f ± 2%% (+ %.1f left of the burst at W)", due, ideal, left)
 	}
 }
 
@@ -237,11 +247,10 @@ func TestRedisOSProcessesShareOneBucket(t *testing.T) {
 	due := inWindow(sends, start.Add(W), start.Add(W+T))
 	ideal := spec.Rate * T.Seconds()
 	over := overAdmitted(spec.Rate, spec.Burst, sends)
-	t.Logf("%d OS processes: due in [W,W+T): %d (r·T = %.0f, %+.2f%%); AWS would throttle %d",
-		procs, due, ideal, 100*(float64(due)-ideal)/ideal, over)
-	if math.Abs(float64(due)-ideal) > 0.02*ideal {
-		t.Errorf("due in window %d, want %.0f ± 2%%", due, ideal)
-	}
+	left := leftAt(spec.Rate, spec.Burst, sends, start.Add(W))
+	t.Logf("%d OS processes: due in [W,W+T): %d (r·T = %.0f, %+.2f%%; AWS's bucket held %.1f at W); AWS would throttle %d",
+		procs, due, ideal, 100*(float64(due)-ideal)/ideal, left, over)
+	checkWindow(t, due, ideal, left)
 	if float64(over) > 0.02*ideal {
 		t.Errorf("over-admission %d > 2%% of r·T", over)
 	}

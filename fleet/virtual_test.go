@@ -47,6 +47,25 @@ func overAdmitted(rate, burst float64, sends []time.Time) int {
 	return over
 }
 
+// leftAt is what AWS's bucket, replaying the admissions before at, still holds at at: tokens of
+// its initial burst (or refill) the fleet has not spent yet, which it may spend after at on top
+// of the rate.
+func leftAt(rate, burst float64, sends []time.Time, at time.Time) float64 {
+	s := slices.Clone(sends)
+	slices.SortFunc(s, func(a, b time.Time) int { return a.Compare(b) })
+	ref := refBucket{rate: rate, burst: burst}
+	for _, t := range s {
+		if !t.Before(at) {
+			break
+		}
+		ref.take(t)
+	}
+	if ref.t.IsZero() {
+		return burst
+	}
+	return min(ref.level+rate*at.Sub(ref.t).Seconds(), burst)
+}
+
 type vcfg struct {
 	rate, burst float64
 	offered     []float64 // calls per second offered by each process

@@ -8,13 +8,20 @@ import (
 // The adaptive rate of one bucket: how it learns from throttles and successes. See the package
 // documentation ("Adaptive rates") for the model and the reasons for these values. They were
 // chosen on the simulator's ec2-fleet, unknown-limit, noisy-neighbour and s3-hot-prefix
-// scenarios, over several seeds.
+// scenarios, over seeds 1 to 10.
 const (
-	// maxCutFactor bounds every cut: the new rate is at most maxCutFactor times the rate the
-	// bucket was sending at, even when the measured share is higher (a lone throttle in a long
-	// window). A cut of at least 20% leaves the fleet's other processes room before the next
-	// probe.
-	maxCutFactor = 0.8
+	// quickCutFactor is the quick cut's: at an overshoot inside the first reaction window the
+	// rate drops to quickCutFactor times the rate the bucket was sending at, and recovers to
+	// it in recoveryTime unless the measured cut follows.
+	quickCutFactor = 0.8
+	// maxCutFactor bounds every measured cut: the new rate is at most maxCutFactor times the
+	// rate the bucket was sending at, even when the measured share is higher (a lone throttle
+	// in a long window). It is the step by which a fleet that is just over the server's rate
+	// steps back under it: small, so that the server's bucket stays nearly empty (with cuts of
+	// 20%, the four processes of the unknown-limit scenario left their 10/s bucket idle long
+	// enough to serve up to 15 calls fewer than the SDK's adaptive mode), and large enough
+	// that one cut per process per minute or so holds the fleet's growth.
+	maxCutFactor = 0.9
 	// reactionCalls, minReaction and maxReaction give the reaction window after a cut (or the
 	// first throttle): as long as reactionCalls calls take at the bucket's rate, within
 	// [minReaction, maxReaction]. Throttles inside it are the same overshoot (calls sent
@@ -28,27 +35,33 @@ const (
 	maxWindow = 10 * time.Second
 	// minSpan is the shortest window a rate is measured over, in seconds (a reaction window).
 	minSpan = 0.5
-	// recoveryTime is how long the growth curve takes to climb back from a cut to the
-	// measured share (concave: fast at first).
+	// recoveryTime is how long the growth curve takes to climb back (concave: fast at first)
+	// from a quick cut to the rate sent before it, or from a first measured cut to the share
+	// it measured.
 	recoveryTime = 20 * time.Second
-	// growthPeriod is the demand-limited time in which the growth curve, once back at the
-	// measured share, doubles it: rate = share·(1 + (τ/growthPeriod)³). Cubic: gentle near
-	// the share (+0.1% after 12 s, +3.7% after 40 s), faster far from it (+100% after two
-	// minutes), to find capacity other processes left.
-	growthPeriod = 2 * time.Minute
-	// plateauMargin puts the plateau a cut recovers to a little below the measured share,
-	// where the fleet was throttled: probing resumes from just under it.
-	plateauMargin = 0.95
-	// firstPlateau puts the plateau of a bucket's first cut above the share it measured: that
-	// share comes from the few calls of one reaction window, and an estimate too low would
-	// leave capacity unused until growth finds it; the next throttle measures over a longer
-	// window.
-	firstPlateau = 1.25
-	// minOvershoot is the share of throttled calls (since the first throttle) that makes a
-	// bucket never cut before take its first cut: below it, the throttles are network jitter
-	// around a rate that is the server's own (a few in ten thousand at 5,500 GET/s), and
-	// cutting would only lose goodput. An overshoot by another process is tens of percent.
-	minOvershoot = 0.01
+	// growthPerSecond and growthPeriod shape the growth from a cut while the bucket is
+	// demand-limited, τ seconds after it: rate = cut·(1 + growthPerSecond·τ + (τ/growthPeriod)³).
+	// Near the cut the growth is slow and even, 0.2% of the rate a second (+12% a minute): the
+	// fleet's processes creep back over the server's rate one at a time, each is throttled
+	// about once a minute (every 50 s: a 10% cut undone at 0.2% a second), and the server's
+	// bucket stays close to empty. The cubic term takes over after a few minutes without a
+	// throttle (it adds 6% after two minutes; with the even growth the rate doubles after
+	// four), to find capacity the server gained or other processes left.
+	growthPerSecond = 0.002
+	growthPeriod    = 5 * time.Minute
+	// minOvershoot and overshootScore tell an overshoot from jitter before a bucket's first
+	// cut: throttles that are at least minOvershoot of the calls since the first throttle, or
+	// that come close together (a score of overshootScore: three within about a reaction
+	// window), are an overshoot. Below that they are network jitter around a rate that is the
+	// server's own (a few in ten thousand at 5,500 GET/s, seconds apart), and cutting would
+	// only lose goodput. An overshoot by other processes throttles tens of percent.
+	minOvershoot   = 0.01
+	overshootScore = 2.5
+	// capCalls and capShare decide when the first throttle caps the bucket at the rate it was
+	// sending at: when that rate was measured over at least capCalls calls and is under
+	// capShare of the rule's Rate (a bucket at the rule's own rate meets the server's jitter).
+	capCalls = 20
+	capShare = 0.95
 	// minRate is the lowest rate a cut goes to: one call a minute.
 	minRate = 1.0 / 60
 	// maxPause caps a Retry-After hint's pause.
@@ -115,9 +128,9 @@ func (b *bucket) cutTicks() int64 {
 }
 
 // throttled learns from a throttle at t: AWS refused a call this bucket admitted. The first
-// throttle of a reaction window cuts the rate (cut); later throttles of the same window are
-// counted only. pause (>0) is the server's Retry-After: no call of this bucket is admitted
-// before t+pause.
+// throttle arms the bucket (and caps it at the rate it was sending); an overshoot then cuts the
+// rate, at most once per reaction window; other throttles are counted only. pause (>0) is the
+// server's Retry-After: no call of this bucket is admitted before t+pause.
 func (b *bucket) throttled(t int64, r *crule, pause int64) rateChange {
 	rate, burst := b.rateIn(r), b.burstIn(r)
 	t = b.advance(t, rate, burst)
@@ -128,31 +141,17 @@ func (b *bucket) throttled(t int64, r *crule, pause int64) rateChange {
 	ch := rateChange{from: rate, to: rate, burst: burst}
 	switch {
 	case b.flags&(flagCut|flagArmed) == 0:
-		// The first throttle arms the bucket: AWS's bucket is empty now, so what gets
-		// through from now on is this process's share. The measurement starts here, and
-		// the first throttle after the reaction window cuts straight to the share. (A lone
-		// throttle — network jitter can make a client that sends exactly at the server's
-		// rate arrive early now and then — cuts nothing.) Our bucket empties, as AWS's did.
-		// The rate it was sending at until now is kept (in plateau) for a quick cut.
-		sent := rate
-		if calls := int(b.succ) + int(b.thr) - 1; calls > 0 && b.tokens >= r.costF { // (this throttle is counted)
-			// Not demand-limited (a limited bucket sends at its rate): what it sent lately.
-			sent = min(rate, float64(calls)/max(seconds(t-b.winAt), minSpan))
-		}
-		b.flags |= flagArmed
-		b.winAt, b.succ, b.thr, b.cutAgo = t, 0, 1, 0
-		b.plateau = float32(sent)
-		b.tokens = min(b.tokens, 0)
-	case b.flags&flagCut == 0 && float64(b.thr) < minOvershoot*float64(int(b.succ)+int(b.thr)):
-		// Armed, but a few throttles among many successes since the first: jitter at the
+		ch = b.arm(t, r, rate)
+	case b.flags&flagCut == 0 && !b.overshoot(t, rate):
+		// Armed, but throttles few and far between among many successes: jitter at the
 		// server's own rate, not an overshoot. Nothing to cut.
 	case b.flags&(flagArmed|flagQuick) == flagArmed && !b.reacted(t, rate):
-		// A second throttle inside the reaction window: an overshoot, not jitter. Cut at
-		// once by maxCutFactor from the rate the bucket was sending at, recovering to it in
-		// recoveryTime; the measured cut follows when the reaction window is over. (Calls
-		// reserved ahead keep their turns: this cut voids nothing.)
+		// An overshoot inside the first reaction window. Cut at once by quickCutFactor from
+		// the rate the bucket was sending at, recovering to it in recoveryTime; the measured
+		// cut follows if AWS keeps throttling after the reaction window. (Calls reserved
+		// ahead keep their turns: this cut voids nothing.)
 		sent := float64(b.plateau)
-		next := max(min(rate, sent)*maxCutFactor, min(minRate, r.rate))
+		next := max(min(rate, sent)*quickCutFactor, min(minRate, r.rate))
 		if next < rate {
 			b.rate, b.base, b.plateau = float32(next), float32(next), float32(min(rate, sent))
 			b.curveOff = float32(seconds(t - b.winAt))
@@ -171,11 +170,56 @@ func (b *bucket) throttled(t int64, r *crule, pause int64) rateChange {
 	return ch
 }
 
+// arm learns from a bucket's first throttle at t, at rate: AWS's bucket is empty now, so what
+// gets through from now on is this process's share. The measurement starts here, and a
+// throttle after the reaction window cuts to the share measured. Our bucket empties, as AWS's
+// did. The rate it was sending at is kept (in plateau) for a quick cut; a bucket that was
+// sending under its rule's Rate is capped at that rate (AWS refused a call at it: demand that
+// grows past it is not sent on faith, it waits for the growth curve, as after a cut). A bucket
+// at its rule's own rate is not capped: a lone throttle there is the server's jitter.
+func (b *bucket) arm(t int64, r *crule, rate float64) rateChange {
+	ch := rateChange{from: rate, to: rate, burst: b.burstIn(r)}
+	sent := rate
+	calls := int(b.succ) + int(b.thr) - 1 // (this throttle is counted)
+	if calls > 0 && b.tokens >= r.costF {
+		// Not demand-limited (a limited bucket sends at its rate): what it sent lately.
+		sent = min(rate, float64(calls)/max(seconds(t-b.winAt), minSpan))
+	}
+	b.flags |= flagArmed
+	b.winAt, b.succ, b.thr, b.cutAgo = t, 0, 1, 0
+	b.plateau = float32(sent)
+	b.base, b.curveOff = 1, 0 // the overshoot score: one throttle, now
+	b.tokens = min(b.tokens, 0)
+	if calls >= capCalls && sent < capShare*rate {
+		next := max(sent, min(minRate, r.rate))
+		b.rate, b.base, b.plateau = float32(next), float32(next), float32(next)
+		b.flags |= flagCut
+		ch = rateChange{from: rate, to: b.rateIn(r), burst: b.burstIn(r), kind: changeCut}
+	}
+	return ch
+}
+
+// overshoot updates an armed bucket's throttle score at t (in base: throttles decayed with the
+// reaction window as time constant; curveOff holds the last throttle's time, seconds after
+// winAt) and reports whether the throttles since the first are an overshoot, not jitter.
+func (b *bucket) overshoot(t int64, rate float64) bool {
+	w := float64(minReaction)
+	if rate > 0 && !math.IsInf(rate, 1) {
+		w = max(w, reactionCalls/rate*1e9)
+	}
+	w = min(w, float64(maxReaction)) * 1e-9
+	now := seconds(t - b.winAt)
+	score := float64(b.base)*math.Exp(-(now-float64(b.curveOff))/w) + 1
+	b.base, b.curveOff = float32(score), float32(now)
+	return score >= overshootScore || float64(b.thr) >= minOvershoot*float64(int(b.succ)+int(b.thr))
+}
+
 // cut lowers the rate at t (the bucket's time), from rate, to the share of AWS's capacity the
 // bucket got over the measurement window — which began when AWS started refusing (the first
 // throttle, or the previous cut), so what got through is what this process gets while the
 // server's bucket is empty — and at most maxCutFactor times the rate it was sending at. The
-// growth curve then recovers to the share (the plateau) in recoveryTime and probes beyond it.
+// growth curve starts from there (a bucket's first measured cut recovers to the share it
+// measured in recoveryTime, when the cut went below it).
 //
 // The share is the rate sent times the fraction of calls admitted, (successes+1)/(calls+1):
 // counted, it is not fooled by calls that were never sent (a deadline refused them: the
@@ -191,9 +235,9 @@ func (b *bucket) cut(t int64, r *crule, rate float64) rateChange {
 	share := eff * float64(b.succ+1) / float64(calls+1)
 	floor := min(minRate, r.rate)
 	base := max(min(share, eff*maxCutFactor), floor)
-	plateau := max(share*plateauMargin, floor)
+	plateau := base
 	if b.flags&flagCut == 0 {
-		plateau = max(share*firstPlateau, floor)
+		plateau = max(share, floor)
 	}
 	from := rate
 	// The server's bucket is empty (it just throttled): so is ours. Tokens reserved ahead at
@@ -208,8 +252,8 @@ func (b *bucket) cut(t int64, r *crule, rate float64) rateChange {
 }
 
 // curve returns the growth curve's rate tau seconds after it started: a concave recovery from
-// base to plateau in recoveryTime (when base is below it), then a convex probe beyond it,
-// doubling the plateau after growthPeriod more.
+// base to plateau in recoveryTime (when base is below it), then slow, even growth from the
+// plateau that turns convex after a few minutes (see growthPerSecond).
 func (b *bucket) curve(tau float64) float64 {
 	base, plateau := float64(b.base), float64(b.plateau)
 	if base < plateau {
@@ -221,7 +265,7 @@ func (b *bucket) curve(tau float64) float64 {
 		tau -= k
 	}
 	x := tau / growthPeriod.Seconds()
-	return plateau * (1 + x*x*x)
+	return plateau * (1 + growthPerSecond*tau + x*x*x)
 }
 
 // succeeded learns from a success at t. While the bucket is demand-limited (an admission found

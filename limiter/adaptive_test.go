@@ -252,8 +252,8 @@ func TestUncoveredCallIsUnlimitedUntilThrottled(t *testing.T) {
 		t.Fatalf("cut %+v, want a cut of the learned bucket from unlimited", ch)
 	}
 	// 12 answers in 0.55 s (21.8/s sent), 10 of them successes: a share of 21.8·11/13 =
-	// 18.5/s, but at most 80% of what it sent: 17.5/s.
-	if want := 0.8 * 12 / 0.55; math.Abs(ch.To-want) > 1e-3 {
+	// 18.5/s (under 90% of what it sent: the cut goes to the share).
+	if want := 12 / 0.55 * 11 / 13; math.Abs(ch.To-want) > 1e-3 {
 		t.Errorf("cut to %v/s, want %v/s", ch.To, want)
 	}
 	if ok, rule := l.Allow(now.Add(time.Second), k, 1); !ok || rule != LearnedRule {
@@ -512,9 +512,10 @@ func TestOneCutPerReactionWindow(t *testing.T) {
 	}
 }
 
-// A second throttle inside the first reaction window is an overshoot, not jitter: the bucket
-// cuts at once by maxCutFactor from the rate it was sending at (measured before the first
-// throttle), and the measured cut follows when the reaction window is over.
+// The first throttle of a bucket sending under its rule's Rate caps it at the rate it was
+// sending; a second one inside the reaction window is an overshoot, not jitter: the bucket cuts
+// at once by quickCutFactor from that rate, and the measured cut follows when the reaction
+// window is over.
 func TestSecondThrottleCutsAtOnce(t *testing.T) {
 	l := New(DefaultRules())
 	k := Key{Region: "us-east-1", Service: "S3", Operation: "GetObject", Resource: "lake", Prefix: "new/"}
@@ -524,13 +525,13 @@ func TestSecondThrottleCutsAtOnce(t *testing.T) {
 		l.Reserve(now, k, 1, time.Time{})
 		l.Succeeded(now, k)
 	}
-	if ch := l.Throttled(now, k); ch.Kind() != RateUnchanged {
-		t.Fatalf("first throttle: %+v", ch)
+	if ch := l.Throttled(now, k); ch.Kind() != RateCut || ch.From != 5500 || math.Abs(ch.To-1000) > 10 {
+		t.Fatalf("first throttle: %+v, want the bucket capped at the 1000/s it sent", ch)
 	}
 	now = now.Add(time.Millisecond)
 	ch := l.Throttled(now, k)
-	if ch.Kind() != RateCut || ch.From != 5500 || math.Abs(ch.To-800) > 10 {
-		t.Fatalf("second throttle: %+v, want a cut from 5500 to 80%% of the 1000/s sent", ch)
+	if ch.Kind() != RateCut || math.Abs(ch.From-1000) > 10 || math.Abs(ch.To-800) > 10 {
+		t.Fatalf("second throttle: %+v, want a cut to 80%% of the 1000/s sent", ch)
 	}
 	// More throttles inside the reaction window change nothing more.
 	for range 100 {
@@ -558,5 +559,89 @@ func TestJitterAtTheServersRateCutsNothing(t *testing.T) {
 		if r, _, learned, _ := l.Rate(now, k); learned || r != 5500 {
 			t.Fatalf("after %d jitter throttles: rate %v, want the rule's 5500", i+1, r)
 		}
+	}
+}
+
+// Before its first cut, a bucket at its rule's own rate is cut by throttles that come close
+// together (three within about a reaction window), not by jitter's throttles seconds apart.
+func TestCloseThrottlesCutAnArmedBucket(t *testing.T) {
+	l := New(DefaultRules())
+	k := Key{Region: "us-east-1", Service: "S3", Operation: "GetObject", Resource: "lake", Prefix: "p/"}
+	now := t0
+	send := func(d time.Duration) { // 5,405 GET/s: within 5% of the rule's 5,500
+		for end := now.Add(d); now.Before(end); {
+			now = now.Add(185 * time.Microsecond)
+			l.Reserve(now, k, 1, time.Time{})
+			l.Succeeded(now, k)
+		}
+	}
+	send(time.Second)
+	for range 3 { // jitter: a throttle every 2 s
+		if ch := l.Throttled(now, k); ch.Kind() != RateUnchanged {
+			t.Fatalf("jitter throttle: %+v", ch)
+		}
+		send(2 * time.Second)
+	}
+	l.Throttled(now, k)
+	now = now.Add(50 * time.Millisecond)
+	if ch := l.Throttled(now, k); ch.Kind() != RateUnchanged {
+		t.Fatalf("second close throttle: %+v, want nothing yet", ch)
+	}
+	now = now.Add(50 * time.Millisecond)
+	ch := l.Throttled(now, k)
+	// A measured cut: the share is nearly all that was sent, so the cut is maxCutFactor's step
+	// from the rate measured over the window (the last 10 s at most, to a few percent).
+	if sent := 1 / 185e-6; ch.Kind() != RateCut || ch.From != 5500 || ch.To > maxCutFactor*sent || ch.To < 0.85*sent {
+		t.Fatalf("third close throttle: %+v, want a cut to about %v", ch, maxCutFactor*sent)
+	}
+}
+
+// A measured cut steps a bucket just over the server's rate back by maxCutFactor, and the rate
+// grows back slowly and evenly while calls wait: growthPerSecond of the cut rate a second.
+func TestCutStepAndEvenGrowth(t *testing.T) {
+	l := New(DefaultRules())
+	now := t0
+	l.Throttled(now, describe)
+	for range 10 {
+		now = now.Add(100 * time.Millisecond)
+		l.Succeeded(now, describe)
+	}
+	l.Throttled(now, describe) // the first measured cut
+	// Demand-limited at the learned rate for a minute, then one throttle.
+	wait := func(d time.Duration) {
+		for end := now.Add(d); now.Before(end); {
+			now = now.Add(50 * time.Millisecond)
+			l.Reserve(now, describe, 1, time.Time{}) // 20/s, more than the rate: calls wait
+			l.Succeeded(now, describe)
+		}
+	}
+	wait(time.Minute)
+	before := rateOf(t, l, now, describe)
+	ch := l.Throttled(now, describe)
+	if ch.Kind() != RateCut || math.Abs(ch.To-maxCutFactor*before) > 1e-3*before {
+		t.Fatalf("cut %+v from %v, want a step to %v", ch, before, maxCutFactor*before)
+	}
+	cut := ch.To
+	wait(50 * time.Second)
+	want := cut * (1 + growthPerSecond*50 + math.Pow(50/growthPeriod.Seconds(), 3))
+	if got := rateOf(t, l, now, describe); math.Abs(got-want) > 0.01*want {
+		t.Errorf("rate %v after 50 s demand-limited, want %v (+%.1f%%)", got, want, 100*(want/cut-1))
+	}
+}
+
+// A bucket with too few calls to measure what it sent is not capped by its first throttle.
+func TestFirstThrottleCapsOnlyMeasuredRates(t *testing.T) {
+	l := New(DefaultRules())
+	now := t0
+	for range 5 { // 5 calls in 10 s
+		now = now.Add(2 * time.Second)
+		l.Allow(now, describe, 1)
+		l.Succeeded(now, describe)
+	}
+	if ch := l.Throttled(now, describe); ch.Kind() != RateUnchanged {
+		t.Fatalf("first throttle after 5 calls: %+v, want no cap", ch)
+	}
+	if r := rateOf(t, l, now, describe); r != 20 {
+		t.Errorf("rate %v, want the rule's 20", r)
 	}
 }

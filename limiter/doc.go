@@ -55,25 +55,32 @@
 //   - The first throttle says AWS's bucket is empty: ours empties too, and a measurement starts.
 //     From then on, what gets through is this process's share of the server's capacity while
 //     the server refuses: the successes and throttles counted per bucket are the online form of
-//     `tollgate fit`. A lone throttle cuts nothing, nor do throttles that stay under 1% of the
-//     calls since the first (network jitter makes a client that sends exactly at the server's
-//     rate arrive early now and then; an overshoot by other processes throttles tens of
-//     percent); a second one inside the reaction window cuts the rate at once by 20% of what it
-//     was sending (its rate, when calls were waiting for it).
-//   - A throttle after the reaction window cuts straight to the measured share — the rate sent
-//     times the fraction admitted, (successes+1)/(calls+1), over the window since the first
-//     throttle or the last cut (its last 10 s at most) — and by at least 20%. One cut per
-//     reaction window (four calls at the new rate, between 0.5 s and 30 s): several throttles
-//     from one overshoot, from calls sent before the cut or before the rest of the fleet cut,
-//     are one signal. A cut empties the bucket (AWS's is empty) and voids the reservations
-//     queued at the old rate (see below).
+//     `tollgate fit`. A bucket that was sending under its rule's Rate (measured over 20 calls
+//     or more) is capped at the rate it was sending: AWS refused a call at that rate, so demand
+//     that grows past it waits for the growth curve instead of being sent on faith (the SDK's
+//     adaptive mode goes further: its first throttle cuts its one rate to 70% of what it
+//     measured, aws-sdk-go-v2 aws/retry/adaptive_ratelimit.go). A lone throttle at the rule's own rate cuts nothing, nor do throttles few and
+//     far between — under 1% of the calls since the first, never three within about a reaction
+//     window: network jitter makes a client that sends exactly at the server's rate arrive
+//     early now and then, while an overshoot by other processes throttles tens of percent. An
+//     overshoot inside the first reaction window cuts the rate at once to 80% of what it was
+//     sending (its rate, when calls were waiting for it).
+//   - A throttle after the reaction window cuts to the measured share — the rate sent times the
+//     fraction admitted, (successes+1)/(calls+1), over the window since the first throttle or
+//     the last cut (its last 10 s at most) — and by at least 10%. One cut per reaction window
+//     (four calls at the new rate, between 0.5 s and 30 s): several throttles from one
+//     overshoot, from calls sent before the cut or before the rest of the fleet cut, are one
+//     signal. A cut empties the bucket (AWS's is empty) and voids the reservations queued at
+//     the old rate (see below).
 //   - Successes let the rate grow back, but only while the key is demand-limited — a call found
 //     the bucket dry since the previous success, or calls are waiting — so a rate nobody uses
-//     does not grow. The growth curve recovers to just below the measured share (95% of it;
-//     125% after a bucket's first cut, whose share comes from a few calls only) in 20 s,
-//     concave, then probes beyond it convexly, doubling it after two more minutes of demand:
-//     gentle near the share (+0.1% after 12 s), faster far from it, to find capacity other
-//     processes left. The rate never exceeds the rule's Rate.
+//     does not grow. Near the cut the growth is slow and even, 0.2% of the cut rate a second
+//     (+12% a minute): a fleet's processes creep back over the server's rate one at a time,
+//     each is cut by 10% about once a minute, and the server's bucket stays within a few calls
+//     of empty. After a few minutes without a throttle the growth turns convex (doubling the
+//     rate after four), to find capacity the server gained or other processes left. A quick
+//     cut first recovers (concave, in 20 s) to the rate sent before it, and a bucket's first
+//     measured cut to the share it measured. The rate never exceeds the rule's Rate.
 //   - A Retry-After or x-amz-retry-after hint (Feedback.RetryAfter, capped at 20 s) pauses the
 //     key: no new call of it is admitted before it has passed.
 //   - AWS buckets have a burst: a bucket's Burst scales with its learned rate (a process that
@@ -83,15 +90,21 @@
 //
 // Why not the SDK's CUBIC, AIMD or Google SRE's client-side throttling: with N uncoordinated
 // processes that each grow by a fraction g per second and cut by (1-β) at every throttle, the
-// fleet overshoots by about g·N/(1-β) throttles a second, and a blind multiplicative cut needs
+// fleet is throttled about g·N/(1-β) times a second, and a blind multiplicative cut needs
 // several throttles to step down from five times the share. Cutting to the measured share takes
 // one measurement; one cut per reaction window makes an overshoot one signal; growing only while
-// demand-limited and gently near the share keeps the fleet just under the server's capacity,
-// whose burst absorbs the difference. Farkiani et al.'s adaptive token bucket (arXiv 2510.04516)
-// adapts the bucket's rate from 429s per client too; tollgate's measures the share instead of
-// stepping towards it, per key. On the simulator's embedded scenarios (tollgate simulate
-// ec2-fleet, unknown-limit, noisy-neighbour, s3-hot-prefix) this throttles 10 to 20 times less
-// than the SDK's adaptive mode, with as much goodput or more; the README gives the figures.
+// demand-limited, 0.2% a second against cuts of 10%, keeps each process about a minute between
+// throttles (a fleet of twenty: about one throttle every two seconds) just over the server's
+// capacity, whose burst absorbs the difference. Farkiani et al.'s adaptive token bucket (arXiv
+// 2510.04516) adapts the bucket's rate from 429s per client too; tollgate's measures the share
+// instead of stepping towards it, per key. On the simulator's embedded scenarios (tollgate
+// simulate ec2-fleet, unknown-limit, noisy-neighbour, s3-hot-prefix) this throttles 13 to 24
+// times less than the SDK's adaptive mode. What it costs: a paced fleet leaves the server's
+// bucket a token or two from empty (its processes' calls come in clumps the server's steady
+// refill does not match), where the SDK's adaptive mode, throttled 2 to 11 times a second,
+// keeps it empty — so the calls the server could still have served when a run ends differ by a
+// few (under 0.05% of ec2-fleet's goodput); and a paced S3 prefix never shows S3 the sustained
+// SlowDown it splits a partition on. The README gives the figures.
 //
 // Reservations and cuts. Reserve hands out a delay; a caller waits it out and sends. A cut voids
 // every reservation made before it: the bucket restarts empty at the new rate instead of owing

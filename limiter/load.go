@@ -16,14 +16,43 @@ import (
 // ruleFields are the keys a rule mapping may have, in documentation order.
 var ruleFields = []string{"name", "service", "operation", "region", "rate", "burst", "cost", "partition", "scope", "charge", "adaptive", "source"}
 
+// MaxRulesFileBytes bounds the size of a rules file LoadRules reads. AWS's whole quota table
+// takes a few kilobytes.
+const MaxRulesFileBytes = 1 << 20
+
 // LoadRules reads and validates a rules file (YAML or JSON; see the package documentation for
-// the format). Errors name the file, line, rule and field.
+// the format). Errors name the file, line, rule and field. The file must be a regular file of
+// at most MaxRulesFileBytes: a device, a pipe or a directory named by mistake (/dev/zero never
+// ends) is refused before it is read.
 func LoadRules(path string) (Rules, error) {
-	b, err := os.ReadFile(path)
+	b, err := readRulesFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("limiter: read rules: %w", err)
 	}
 	return ParseRules(path, b)
+}
+
+// readRulesFile reads path, a regular file of at most MaxRulesFileBytes.
+// It checks before opening: opening a named pipe blocks until a writer comes.
+func readRulesFile(path string) ([]byte, error) {
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxRulesFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxRulesFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes: not a rules file", path, MaxRulesFileBytes)
+	}
+	return b, nil
 }
 
 // ParseRules parses and validates rules from data, a YAML or JSON document; name is used in

@@ -2,6 +2,7 @@ package limiter
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,6 +261,26 @@ func TestLoadRules(t *testing.T) {
 	}
 	if _, err := LoadRules(filepath.Join(dir, "missing.yaml")); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+// A file named by mistake is refused before it is read: a device that never ends (/dev/zero),
+// a directory, a file too large to be a rules file.
+func TestLoadRulesRefusesWhatIsNotARulesFile(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	data := []byte("rules:\n" + strings.Repeat("# padding\n", MaxRulesFileBytes/10+1))
+	if err := os.WriteFile(big, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/dev/zero": "limiter: read rules: /dev/zero: not a regular file",
+		dir:         "limiter: read rules: " + dir + ": not a regular file",
+		big:         fmt.Sprintf("limiter: read rules: %s: larger than %d bytes: not a rules file", big, MaxRulesFileBytes),
+	} {
+		if _, err := LoadRules(path); err == nil || err.Error() != want {
+			t.Errorf("LoadRules(%s) = %v, want %s", path, err, want)
+		}
 	}
 }
 

@@ -83,3 +83,20 @@ func (e *RefusedError) Error() string {
 
 // ClientSide always reports true: tollgate refused the call, AWS never saw it.
 func (e *RefusedError) ClientSide() bool { return true }
+
+// Refusal is a client-side refusal as a value: what a *RefusedError says, returned by
+// [Limiter.Decide] and [Reservation.Recheck] without allocating (a simulator refuses millions
+// of calls; an error value would cost an allocation each). Its zero value is no refusal.
+type Refusal RefusedError
+
+// Refused reports whether r is a refusal (its Reason is set).
+func (r Refusal) Refused() bool { return r.Reason != 0 }
+
+// Err returns r as a *RefusedError, or nil when r is no refusal.
+func (r Refusal) Err() error {
+	if r.Reason == 0 {
+		return nil
+	}
+	e := RefusedError(r)
+	return &e
+}

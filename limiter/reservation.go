@@ -136,19 +136,29 @@ func (v reserved) giveBack(r *crule, t int64, due bool) {
 // their turn, and the others keep the pace. A caller that waits out a delay without confirming
 // may exceed a rate cut meanwhile (Wait and tollgate's middleware always confirm).
 func (r *Reservation) Confirm(now time.Time, deadline time.Time) (time.Duration, error) {
+	d, ref := r.Recheck(now, deadline)
+	if ref.Reason != 0 {
+		return 0, ref.Err()
+	}
+	return d, nil
+}
+
+// Recheck is [Reservation.Confirm] with the refusal returned as a value (see [Refusal]): it does
+// not allocate.
+func (r *Reservation) Recheck(now time.Time, deadline time.Time) (time.Duration, Refusal) {
 	if r.shared != nil {
-		return r.confirmShared(now, deadline)
+		return r.recheckShared(now, deadline)
 	}
 	if r.l == nil || r.c.b == nil {
-		return 0, nil
+		return 0, Refusal{}
 	}
-	t := ticks(now)
+	t, rt := ticks(now), r.rt
 	v := &r.c
 	v.mu.Lock()
 	b := v.b
 	if !v.voided() {
 		v.mu.Unlock()
-		return max(duration(v.at-t), 0), nil
+		return max(duration(v.at-t), 0), Refusal{}
 	}
 	rate, burst := b.rateIn(r.rule), b.burstIn(r.rule)
 	tb := b.advance(t, rate, burst)
@@ -162,14 +172,14 @@ func (r *Reservation) Confirm(now time.Time, deadline time.Time) (time.Duration,
 	}
 	if wait := max(due-t, 0); limit >= 0 && wait > limit {
 		b.give(n, burst)
-		key := Key{Service: r.rt.service, Operation: r.rt.operation, Region: r.rt.region}
-		err := r.l.refusal(r.rt, &key, r.rule, duration(wait), reason, held{b: b, r: r.rule})
+		f := refusal(r.rule, duration(wait), reason, held{b: b, r: r.rule})
 		v.mu.Unlock()
 		r.c = reserved{}
 		r.Cancel(now) // the units part, if any
-		return 0, err
+		key := Key{Service: rt.service, Operation: rt.operation, Region: rt.region}
+		return 0, f.value(rt, &key)
 	}
 	v.at, v.taken = due, tb
 	v.mu.Unlock()
-	return max(duration(due-t), 0), nil
+	return max(duration(due-t), 0), Refusal{}
 }

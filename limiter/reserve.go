@@ -20,27 +20,58 @@ import (
 //
 // A call no rule covers is admitted with a zero Reservation when the limiter is not adaptive;
 // an adaptive limiter decides it on its learned bucket. Reserve does not allocate except to
-// return a *RefusedError or to create a bucket for a key seen for the first time.
-func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time) (Reservation, error) {
+// return a *RefusedError or to create a bucket for a key seen for the first time
+// ([Limiter.Decide] returns refusals as values).
+func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time) (r Reservation, err error) {
 	rt := l.route(key.Service, key.Operation, key.Region)
+	var f refused
 	if p := rt.fast; p != nil && l.cfg.mode == Enforce {
-		return l.reserveFast(now, rt, p, deadline)
+		f = l.reserveFast(now, rt, p, deadline, &r)
+	} else {
+		f = l.reserve(now, rt, &key, units, deadline, &r)
 	}
+	if f.reason != 0 {
+		e := RefusedError(f.value(rt, &key))
+		return Reservation{}, &e
+	}
+	return r, nil
+}
+
+// Decide is [Limiter.Reserve] with the refusal returned as a value: when ref.Refused(), nothing
+// was reserved and ref says what Reserve's *RefusedError would (ref.Err() is that error). It
+// does not allocate except to create a bucket for a key seen for the first time.
+func (l *Limiter) Decide(now time.Time, key Key, units int, deadline time.Time) (r Reservation, ref Refusal) {
+	rt := l.route(key.Service, key.Operation, key.Region)
+	var f refused
+	if p := rt.fast; p != nil && l.cfg.mode == Enforce {
+		f = l.reserveFast(now, rt, p, deadline, &r)
+	} else {
+		f = l.reserve(now, rt, &key, units, deadline, &r)
+	}
+	if f.reason != 0 {
+		return Reservation{}, f.value(rt, &key)
+	}
+	return r, Refusal{}
+}
+
+// reserve is Reserve and Decide for key's call on route rt, but for reserveFast's case: it fills
+// r, or returns the refusal.
+func (l *Limiter) reserve(now time.Time, rt *route, key *Key, units int, deadline time.Time, r *Reservation) refused {
 	calls := rt.calls
-	if calls != nil && calls.rule.learned && !l.learning(calls, &key) {
+	if calls != nil && calls.rule.learned && !l.learning(calls, key) {
 		calls = nil
 	}
 	if calls != nil && calls.shared != nil {
-		return l.reserveShared(now, rt, &key, calls, units, deadline)
+		return l.reserveShared(now, rt, key, calls, units, deadline, r)
 	}
-	return l.reserveLocal(now, rt, &key, calls, units, deadline)
+	return l.reserveLocal(now, rt, key, calls, units, deadline, r)
 }
 
-// reserveLocal is Reserve for a call whose buckets are the limiter's own: calls (nil: none)
+// reserveLocal is reserve for a call whose buckets are the limiter's own: calls (nil: none)
 // and rt.units (nil: none).
-func (l *Limiter) reserveLocal(now time.Time, rt *route, key *Key, calls *scope, units int, deadline time.Time) (Reservation, error) {
+func (l *Limiter) reserveLocal(now time.Time, rt *route, key *Key, calls *scope, units int, deadline time.Time, r *Reservation) refused {
 	if calls == nil && rt.units == nil {
-		return Reservation{}, nil
+		return refused{}
 	}
 	t := ticks(now)
 	limit, limitReason := l.waitLimit(now, deadline)
@@ -60,7 +91,7 @@ func (l *Limiter) reserveLocal(now time.Time, rt *route, key *Key, calls *scope,
 		hc = l.acquire(t, rt.units, key, nil)
 		defer l.release(t, hc, nil)
 	}
-	r := Reservation{l: l, rt: rt, rule: sc.rule, made: t}
+	*r = Reservation{l: l, rt: rt, rule: sc.rule, made: t}
 	nc := tokensFor(sc, units)
 	rateC, burstC := hc.b.rateIn(hc.r), hc.b.burstIn(hc.r)
 	tc := hc.b.advance(t, rateC, burstC)
@@ -85,17 +116,18 @@ func (l *Limiter) reserveLocal(now time.Time, rt *route, key *Key, calls *scope,
 			if hu.b != nil {
 				hu.c.wouldRefuse++
 			}
-			return r, nil
+			return refused{}
 		}
 		hc.c.refused++
 		if hu.b != nil {
 			hu.c.refused++
 		}
-		return Reservation{}, l.refusal(rt, key, refusing, 0, RefusedExceedsBurst, hc)
+		*r = Reservation{}
+		return refusal(refusing, 0, RefusedExceedsBurst, hc)
 	}
 
 	if l.cfg.mode != Enforce {
-		return l.decideNow(r, rt, key, hc, hu, nc, nu, t, tc, tu, limit, limitReason)
+		return l.decideNow(r, rt, hc, hu, nc, nu, t, tc, tu, limit, limitReason)
 	}
 
 	// Enforce: reserve, then undo if the wait is too long. The locks are held throughout, so
@@ -116,7 +148,8 @@ func (l *Limiter) reserveLocal(now time.Time, rt *route, key *Key, calls *scope,
 			hu.b.give(nu, burstU)
 			hu.c.refused++
 		}
-		return Reservation{}, l.refusal(rt, key, refusing, duration(delay), limitReason, hc)
+		*r = Reservation{}
+		return refusal(refusing, duration(delay), limitReason, hc)
 	}
 	r.c = reserved{mu: hc.mu, b: hc.b, n: float32(nc), at: dueC, taken: tc}
 	if hu.b != nil {
@@ -134,12 +167,12 @@ func (l *Limiter) reserveLocal(now time.Time, rt *route, key *Key, calls *scope,
 			hu.c.admitted++
 		}
 	}
-	return r, nil
+	return refused{}
 }
 
-// reserveFast is Reserve in Enforce mode for a call of one unpartitioned calls bucket (the
+// reserveFast is reserve in Enforce mode for a call of one unpartitioned calls bucket (the
 // common case: an EC2, KMS, Lambda... call), with no defer and the reservation built once.
-func (l *Limiter) reserveFast(now time.Time, rt *route, p *pinnedBucket, deadline time.Time) (Reservation, error) {
+func (l *Limiter) reserveFast(now time.Time, rt *route, p *pinnedBucket, deadline time.Time, res *Reservation) refused {
 	r := rt.fastRule
 	t := ticks(now)
 	limit, reason := l.waitLimit(now, deadline)
@@ -152,10 +185,9 @@ func (l *Limiter) reserveFast(now time.Time, rt *route, p *pinnedBucket, deadlin
 	if limit >= 0 && delay > limit {
 		b.give(r.costF, burst)
 		p.c.refused++
-		key := Key{Service: rt.service, Operation: rt.operation, Region: rt.region}
-		err := l.refusal(rt, &key, r, duration(delay), reason, held{b: b, r: r})
+		f := refusal(r, duration(delay), reason, held{b: b, r: r})
 		p.mu.Unlock()
-		return Reservation{}, err
+		return f
 	}
 	if delay > 0 {
 		p.c.delayed++
@@ -163,13 +195,14 @@ func (l *Limiter) reserveFast(now time.Time, rt *route, p *pinnedBucket, deadlin
 		p.c.admitted++
 	}
 	p.mu.Unlock()
-	return Reservation{l: l, rt: rt, rule: r, made: t, delay: duration(delay),
-		c: reserved{mu: &p.mu, b: b, at: due, taken: tb, n: float32(r.costF)}}, nil
+	*res = Reservation{l: l, rt: rt, rule: r, made: t, delay: duration(delay),
+		c: reserved{mu: &p.mu, b: b, at: due, taken: tb, n: float32(r.costF)}}
+	return refused{}
 }
 
 // decideNow is Reserve in FailFast and Shadow modes: take the tokens only if all are available
 // at once; otherwise say how long it would take.
-func (l *Limiter) decideNow(r Reservation, rt *route, key *Key, hc, hu held, nc, nu float64, t, tc, tu, limit int64, limitReason RefusalReason) (Reservation, error) {
+func (l *Limiter) decideNow(r *Reservation, rt *route, hc, hu held, nc, nu float64, t, tc, tu, limit int64, limitReason RefusalReason) refused {
 	wait, refusing := max(tc+hc.b.waitFor(nc, hc.b.rateIn(hc.r))-t, 0), r.rule
 	availableNow := hc.b.tokens >= nc
 	if hu.b != nil {
@@ -185,7 +218,7 @@ func (l *Limiter) decideNow(r Reservation, rt *route, key *Key, hc, hu held, nc,
 			hu.b.allow(t, nu, hu.r)
 			hu.c.admitted++
 		}
-		return r, nil
+		return refused{}
 	}
 	hc.b.flags |= flagDry
 	if l.cfg.mode == Shadow {
@@ -205,13 +238,14 @@ func (l *Limiter) decideNow(r Reservation, rt *route, key *Key, hc, hu held, nc,
 				hu.c.wouldWait++
 			}
 		}
-		return r, nil
+		return refused{}
 	}
 	hc.c.refused++
 	if hu.b != nil {
 		hu.c.refused++
 	}
-	return Reservation{}, l.refusal(rt, key, refusing, duration(wait), RefusedFailFast, hc)
+	*r = Reservation{}
+	return refusal(refusing, duration(wait), RefusedFailFast, hc)
 }
 
 // waitLimit returns the longest wait (in ticks) Reserve may hand out at now, and the reason for
@@ -229,18 +263,34 @@ func (l *Limiter) waitLimit(now, deadline time.Time) (int64, RefusalReason) {
 	return limit, reason
 }
 
-// refusal builds the *RefusedError for a call refused by rule r; h is the calls bucket, whose
-// rate in force the error reports.
-func (l *Limiter) refusal(rt *route, key *Key, r *crule, wait time.Duration, reason RefusalReason, h held) error {
+// refused is a refusal as the limiter decides it, under the bucket's lock: small, so that
+// deciding costs little; the Refusal (and *RefusedError) the caller gets is built from it.
+type refused struct {
+	rule    *crule
+	wait    time.Duration
+	rate    float64 // the calls bucket's rate in force, when rule is its
+	reason  RefusalReason
+	learned bool
+}
+
+// refusal is the refusal of a call by rule r; h is the calls bucket, whose rate in force the
+// refusal reports.
+func refusal(r *crule, wait time.Duration, reason RefusalReason, h held) refused {
+	f := refused{rule: r, wait: wait, reason: reason}
+	if h.b != nil && r == h.r {
+		f.rate = h.b.rateIn(h.r)
+		f.learned = h.b.rate != h.r.rate32
+	}
+	return f
+}
+
+// value returns f as a Refusal of key's call on route rt.
+func (f refused) value(rt *route, key *Key) Refusal {
 	svc, op := rt.service, rt.operation
 	if rt.uncached {
 		svc, op = key.Service, key.Operation
 	}
 	op, variant, _ := strings.Cut(op, ":")
-	e := &RefusedError{Rule: r.name, Service: svc, Operation: op, Variant: variant, Wait: wait, Reason: reason}
-	if h.b != nil && r == h.r {
-		e.Rate = h.b.rateIn(h.r)
-		e.Learned = h.b.rate != h.r.rate32
-	}
-	return e
+	return Refusal{Rule: f.rule.name, Service: svc, Operation: op, Variant: variant, Wait: f.wait,
+		Reason: f.reason, Rate: f.rate, Learned: f.learned}
 }

@@ -10,7 +10,8 @@ import (
 // bucket the call also needs stays local and is decided after the store's.
 
 // reserveShared is Reserve for a call whose calls bucket, sc's, a Store keeps.
-func (l *Limiter) reserveShared(now time.Time, rt *route, key *Key, sc *scope, units int, deadline time.Time) (Reservation, error) {
+// It fills res, or returns the refusal.
+func (l *Limiter) reserveShared(now time.Time, rt *route, key *Key, sc *scope, units int, deadline time.Time, res *Reservation) refused {
 	t := ticks(now)
 	limit, limitReason := l.waitLimit(now, deadline)
 	if l.cfg.mode == FailFast {
@@ -41,16 +42,19 @@ func (l *Limiter) reserveShared(now time.Time, rt *route, key *Key, sc *scope, u
 	}
 	l.countShared(sc, r, refused)
 	if refused != 0 && l.cfg.mode != Shadow {
-		return Reservation{}, l.sharedRefusal(now, rt, key, sc, d.Wait, refused)
+		*res = Reservation{}
+		return l.sharedRefusal(now, sc, d.Wait, refused)
 	}
 	if rt.units == nil {
-		return r, nil
+		*res = r
+		return noRefusal
 	}
 	// The units bucket is the limiter's own.
-	u, err := l.reserveLocal(now, rt, key, nil, units, deadline)
-	if err != nil {
+	var u Reservation
+	if f := l.reserveLocal(now, rt, key, nil, units, deadline, &u); f.reason != 0 {
 		r.Cancel(now)
-		return Reservation{}, err
+		*res = Reservation{}
+		return f
 	}
 	r.unitsRule, r.u = u.rule, u.c
 	r.delay = max(r.delay, u.delay)
@@ -58,8 +62,12 @@ func (l *Limiter) reserveShared(now time.Time, rt *route, key *Key, sc *scope, u
 		r.wouldRefuse, r.refusingRule = u.wouldRefuse, u.refusingRule
 	}
 	r.wouldWait = max(r.wouldWait, u.wouldWait)
-	return r, nil
+	*res = r
+	return noRefusal
 }
+
+// noRefusal is a decision that refused nothing.
+var noRefusal refused
 
 // countShared counts a decision of shared scope sc in its pinned bucket's counters. A call the
 // store could not back yet is counted when Confirm decides it (delayed or refused).
@@ -84,17 +92,13 @@ func (l *Limiter) countShared(sc *scope, r Reservation, refused RefusalReason) {
 	p.mu.Unlock()
 }
 
-// sharedRefusal is the *RefusedError of a call the store refused: the rate it reports is the
-// fleet's.
-func (l *Limiter) sharedRefusal(now time.Time, rt *route, key *Key, sc *scope, wait time.Duration, reason RefusalReason) error {
+// sharedRefusal is the refusal of a call the store refused: the rate it reports is the fleet's.
+func (l *Limiter) sharedRefusal(now time.Time, sc *scope, wait time.Duration, reason RefusalReason) refused {
 	if reason == RefusedExceedsBurst {
 		wait = 0
 	}
-	err := l.refusal(rt, key, sc.rule, wait, reason, held{})
-	e := err.(*RefusedError)
 	st := l.cfg.store.State(now, sc.shared)
-	e.Rate, e.Learned = st.Rate, st.Learned
-	return e
+	return refused{rule: sc.rule, wait: wait, reason: reason, rate: st.Rate, learned: st.Learned}
 }
 
 // allowShared is Allow for a call whose calls bucket, sc's, a Store keeps: the tokens must be
@@ -173,13 +177,13 @@ func (l *Limiter) feedbackShared(now time.Time, sc *scope, f Feedback) RateChang
 	return RateChange{Rule: sc.rule.name, From: ch.From, To: ch.To, Burst: ch.Burst, kind: kind}
 }
 
-// confirmShared is Confirm for a reservation of a shared bucket. A reservation the store
+// recheckShared is Recheck for a reservation of a shared bucket. A reservation the store
 // admitted keeps its time (the store never moves one); one it could not yet back (Again) asks
 // the store again now, within what is left of the deadline and MaxWait.
-func (r *Reservation) confirmShared(now time.Time, deadline time.Time) (time.Duration, error) {
+func (r *Reservation) recheckShared(now time.Time, deadline time.Time) (time.Duration, Refusal) {
 	t := ticks(now)
 	if !r.again {
-		return max(duration(r.c.at-t), 0), nil
+		return max(duration(r.c.at-t), 0), Refusal{}
 	}
 	l := r.l
 	limit, reason := l.waitLimit(now, deadline)
@@ -196,18 +200,18 @@ func (r *Reservation) confirmShared(now time.Time, deadline time.Time) (time.Dur
 		if d.OK {
 			r.rt.calls.pin.count(func(c *counters) { c.delayed++ })
 		}
-		return max(d.Delay, 0), nil
+		return max(d.Delay, 0), Refusal{}
 	}
 	if d.Reason != RefusedMaxWait && d.Reason != 0 {
 		reason = d.Reason
 	}
 	sc := r.rt.calls
 	key := Key{Service: r.rt.service, Operation: r.rt.operation, Region: r.rt.region}
-	err := l.sharedRefusal(now, r.rt, &key, sc, d.Wait, reason)
+	f := l.sharedRefusal(now, sc, d.Wait, reason)
 	sc.pin.count(func(c *counters) { c.refused++ })
 	r.shared, r.again, r.queued, r.c = nil, false, false, reserved{} // the store let it go
 	r.Cancel(now)                                                    // the units part, if any
-	return 0, err
+	return 0, f.value(r.rt, &key)
 }
 
 // cancelShared gives a shared reservation's tokens back to the store, when due is set or their

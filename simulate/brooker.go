@@ -151,14 +151,14 @@ func brookerRun(ctx context.Context, cfg *BrookerConfig, n int, j backoff.Jitter
 	)
 	epoch := Epoch
 	for c := 0; c < n; c++ {
-		if c&0xffff == 0 && ctx.Err() != nil {
+		if c&0xfff == 0 && ctx.Err() != nil {
 			return 0, 0
 		}
 		calls[c] = policy.Start(epoch, time.Time{})
 		h.push(delay(), occReadAtServer, int32(c))
 	}
 	for k := 0; h.len() > 0; k++ {
-		if k&0xffff == 0 && ctx.Err() != nil {
+		if k&0xfff == 0 && ctx.Err() != nil { // every few milliseconds
 			return 0, 0
 		}
 		ev := h.pop()

@@ -360,7 +360,9 @@ func (e *engine) newProcess(name string, group int) int32 {
 func (e *engine) loop() {
 	defer e.flushWork()
 	for n := 0; e.heap.len() > 0 && e.stopErr == nil; n++ {
-		if n&0xffff == 0 {
+		// Every 4,096 events: a few milliseconds, tens under the race detector, so that an
+		// interrupted run stops at once.
+		if n&0xfff == 0 {
 			if e.ctx != nil && e.ctx.Err() != nil {
 				return
 			}

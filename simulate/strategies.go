@@ -1,7 +1,6 @@
 package simulate
 
 import (
-	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -236,16 +235,14 @@ func (t *tollgateClient) Start(now time.Time, c *Call) {
 }
 
 func (t *tollgateClient) Admit(now time.Time, c *Call) Admission {
+	// Decide and Recheck return refusals as values: a refused call costs no allocation (the
+	// middleware gets the same refusal as a *limiter.RefusedError from Reserve and Confirm).
 	if c.Held {
 		// The reservation's delay has passed: confirm it (a rate cut meanwhile moves it back).
-		d, err := c.Reservation.Confirm(now, c.Deadline)
-		if err != nil {
+		d, ref := c.Reservation.Recheck(now, c.Deadline)
+		if ref.Refused() {
 			c.Held = false
-			var refused *limiter.RefusedError
-			if errors.As(err, &refused) {
-				return Admission{Refused: true, Reason: refused.Reason.String(), Rule: refused.Rule}
-			}
-			return Admission{Refused: true, Reason: "error"}
+			return Admission{Refused: true, Reason: ref.Reason.String(), Rule: ref.Rule}
 		}
 		if d > 0 {
 			return Admission{Wait: d, Rule: c.Reservation.Rule()}
@@ -253,13 +250,9 @@ func (t *tollgateClient) Admit(now time.Time, c *Call) Admission {
 		c.Held = false
 		return Admission{}
 	}
-	r, err := t.lim.Reserve(now, c.Key, c.Units, c.Deadline)
-	if err != nil {
-		var refused *limiter.RefusedError
-		if errors.As(err, &refused) {
-			return Admission{Refused: true, Reason: refused.Reason.String(), Rule: refused.Rule}
-		}
-		return Admission{Refused: true, Reason: "error"}
+	r, ref := t.lim.Decide(now, c.Key, c.Units, c.Deadline)
+	if ref.Refused() {
+		return Admission{Refused: true, Reason: ref.Reason.String(), Rule: ref.Rule}
 	}
 	if d := r.Delay(); d > 0 {
 		c.Held, c.Reservation = true, r

@@ -22,10 +22,12 @@ import (
 
 	"github.com/tollgate/tollgate/fleet"
 	"github.com/tollgate/tollgate/internal/cli"
+	"github.com/tollgate/tollgate/internal/redact"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/load"
 	"github.com/tollgate/tollgate/metrics"
 	"github.com/tollgate/tollgate/metrics/sdkmetrics"
+	"github.com/tollgate/tollgate/simulate"
 	"github.com/tollgate/tollgate/simulate/emulator"
 	"github.com/tollgate/tollgate/simulate/server"
 )
@@ -41,7 +43,7 @@ While it runs it serves Prometheus metrics on http://LISTEN/metrics: tollgate's 
 (tollgate_*), the SDK's own client metrics (tollgate_sdk_*), the in-process emulator's
 (tollgate_emulator_*) and Go runtime metrics. Its URL is the first line on stderr. Point
 Prometheus at it and watch the dashboards 'tollgate-live dashboard' writes. Interrupted, it
-prints the summary of the calls made so far.
+prints the summary of the calls made so far and exits with status 130.
 
 Without --rate or --concurrency it runs at --rate 100. The default mix is
 ` + load.DefaultMix + `.
@@ -84,10 +86,10 @@ func newLoadCommand() *cobra.Command {
 			if !inProcess {
 				u, err := url.Parse(endpoint)
 				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					return cli.Usagef("--endpoint: want http(s)://host[:port], got %q", endpoint)
+					return cli.Usagef("--endpoint: want http(s)://host[:port], got %q", redact.String(endpoint))
 				}
 				if remote = !isLoopbackHost(u.Hostname()); remote && !allowRemote {
-					return cli.Usagef("--endpoint %s is not on loopback: pass --allow-remote to load it (with your AWS credentials)", endpoint)
+					return cli.Usagef("--endpoint %s is not on loopback: pass --allow-remote to load it (with your AWS credentials)", redact.String(endpoint))
 				}
 			}
 			if listen != "none" {
@@ -103,7 +105,7 @@ func newLoadCommand() *cobra.Command {
 				clientRules = nil
 			case "":
 			default:
-				rs, err := limiter.LoadRules(rulesPath)
+				rs, err := simulate.LoadRules(rulesPath) // bounded: a regular file of at most 1 MiB
 				if err != nil {
 					return err
 				}
@@ -169,7 +171,7 @@ func newLoadCommand() *cobra.Command {
 			if fl.store != "" {
 				what += ", sharing their buckets through " + fl.store
 			}
-			fmt.Fprintf(stderr, "tollgate-live load: %s against %s at %s for %v with %s\n", mixFlag, target, mode, duration, what)
+			fmt.Fprintf(stderr, "tollgate-live load: %s against %s at %s for %v with %s\n", mixFlag, redact.String(target), mode, duration, what)
 
 			cfg := load.Config{
 				Endpoint: target, Region: region, Mix: mix, Duration: duration, Rate: rate, Concurrency: concurrency,
@@ -181,7 +183,7 @@ func newLoadCommand() *cobra.Command {
 				// files, instance role). Loopback endpoints get static test credentials.
 				awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
 				if err != nil {
-					return fmt.Errorf("AWS credentials for %s: %w", endpoint, err)
+					return fmt.Errorf("AWS credentials for %s: %w", redact.String(endpoint), err)
 				}
 				cfg.Credentials = awsCfg.Credentials
 			}
@@ -199,7 +201,10 @@ func newLoadCommand() *cobra.Command {
 			if ctx.Err() != nil {
 				fmt.Fprintln(stderr, "tollgate-live load: interrupted; summary of the calls made so far:")
 			}
-			return rep.Write(stdout, format)
+			if err := rep.Write(stdout, format); err != nil {
+				return err
+			}
+			return ctx.Err() // interrupted: exit status 130 after the summary
 		},
 	}
 	f := cmd.Flags()
@@ -208,7 +213,7 @@ func newLoadCommand() *cobra.Command {
 	f.StringVar(&listen, "listen", "127.0.0.1:9464", "address to serve /metrics on, `HOST:PORT` (port 0 picks a free one; \"none\" to not serve)")
 	cli.DurationVar(f, &duration, "duration", time.Minute, cli.Above(time.Duration(0)), "how long to start calls for")
 	cli.FloatVar(f, &rate, "rate", 0, cli.AtLeast(0.0), "calls started per second (open loop; default 100 when --concurrency is not set)")
-	cli.IntVar(f, &concurrency, "concurrency", 0, cli.AtLeast(0), "workers making calls back to back (closed loop); with --rate, the cap on calls in flight (default 1000)")
+	cli.IntVar(f, &concurrency, "concurrency", 0, cli.Between(0, maxConcurrency), "workers making calls back to back (closed loop); with --rate, the cap on calls in flight (default 1000)")
 	f.StringVar(&mixFlag, "mix", load.DefaultMix, "operations and weights, `service:Operation=weight,...`")
 	f.StringVar(&rulesPath, "rules", "", "tollgate's client-side limiter rules `FILE` (YAML or JSON), merged over the defaults; \"none\" for no limiter (default: limiter.DefaultRules, AWS's published quotas)")
 	cli.DurationVar(f, &maxWait, "max-wait", 0, cli.AtLeast(time.Duration(0)), "longest an attempt may wait for a limiter token before tollgate refuses it (0: up to the call's deadline)")
@@ -228,6 +233,10 @@ func newLoadCommand() *cobra.Command {
 	return cmd
 }
 
+// maxConcurrency bounds --concurrency: a call in flight holds an SDK client's state, a
+// goroutine and a connection (about 100 KiB together), so ten thousand take about a gigabyte.
+const maxConcurrency = 10_000
+
 func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
@@ -240,11 +249,11 @@ func isLoopbackHost(host string) bool {
 func startLoadEmulator(ctx context.Context, rulesPath, faultsPath string, latency, jitter time.Duration, seed uint64) (*emulator.Emulator, error) {
 	opts := emulator.Options{Latency: latency, LatencyJitter: jitter, Seed: seed}
 	if rulesPath != "" {
-		rs, err := emulator.LoadRules(rulesPath)
+		rs, err := simulate.LoadRules(rulesPath)
 		if err != nil {
 			return nil, err
 		}
-		opts.Rules = rs
+		opts.Rules = server.MergeRules(limiter.DefaultRules(), rs)
 	}
 	if faultsPath != "" {
 		f, err := server.LoadFaults(faultsPath)

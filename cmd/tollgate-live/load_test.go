@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tollgate/tollgate/internal/clitest"
 	"github.com/tollgate/tollgate/load"
 	"github.com/tollgate/tollgate/metrics/dashboards"
 )
@@ -93,41 +94,48 @@ func TestLoadPrintsASummaryPerAPI(t *testing.T) {
 	}
 }
 
-func TestLoadUsageErrors(t *testing.T) {
+// The inputs of issue 15 to load: every numeric flag outside its range is a usage error naming
+// the range (exit 2; the issue: --rate NaN and Inf ran 0 calls, exit 0); files named by
+// mistake are refused before being read (/dev/zero never ends) and never quoted; an endpoint's
+// signature never appears in the output.
+func TestLoadInputs(t *testing.T) {
 	dir := t.TempDir()
 	badRules := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(badRules, []byte("rules:\n  - name: x\n    service: EC2\n    rate: 0\n    burst: 1\n"), 0o600)
-	for _, c := range []struct {
-		args     []string
-		code     int
-		inStderr string
-	}{
-		{[]string{"--mix", "ec2:Nope"}, 2, "--mix: mix entry 1"},
-		{[]string{"--duration", "0s"}, 2, `invalid argument "0s" for "--duration" flag: want > 0s`},
-		{[]string{"--rate", "NaN"}, 2, `invalid argument "NaN" for "--rate" flag: want a finite number`},
-		{[]string{"--rate", "Inf"}, 2, `"--rate" flag: want a finite number`},
-		{[]string{"--rate", "-1"}, 2, `"--rate" flag: want >= 0`},
-		{[]string{"--concurrency", "-1"}, 2, `"--concurrency" flag: want >= 0`},
-		{[]string{"--timeout", "-1s"}, 2, `"--timeout" flag: want >= 0s`},
-		{[]string{"--format", "xml"}, 2, "--format"},
-		{[]string{"--endpoint", "http://127.0.0.1:1", "--emulator-latency", "1ms"}, 2, "do not apply with --endpoint"},
-		{[]string{"--endpoint", "https://ec2.us-east-1.amazonaws.com"}, 2, "--allow-remote"},
-		{[]string{"--endpoint", "ftp://x"}, 2, "--endpoint"},
-		{[]string{"--listen", "0.0.0.0:0"}, 2, "--listen"},
-		{[]string{"extra"}, 2, `unexpected argument "extra"`},
-		{[]string{"--listen", "none", "--rules", badRules, "--duration", "1ms"}, 1, badRules + `:4: rule "x": field "rate"`},
-	} {
-		var stdout, stderr bytes.Buffer
-		code := execute(context.Background(), append([]string{"load"}, c.args...), &stdout, &stderr)
-		if code != c.code || !strings.Contains(stderr.String(), c.inStderr) {
-			t.Errorf("load %v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, stderr.String(), c.code, c.inStderr)
-		}
-	}
-	var stdout bytes.Buffer
-	if code := execute(context.Background(), []string{"load", "--help"}, &stdout, io.Discard); code != 0 ||
-		!strings.Contains(stdout.String(), "--no-tollgate") || !strings.Contains(stdout.String(), "s3:GetObject") {
-		t.Errorf("--help: exit %d, output %q", code, stdout.String())
-	}
+	shadow := filepath.Join(dir, "shadow")
+	os.WriteFile(shadow, []byte("root:$6$SECRETHASH:19000:0:99999:7:::\n"), 0o600)
+	quick := []string{"load", "--listen", "none", "--duration", "1ms"}
+	runCases(t, []clitest.Case{
+		{Name: "mix", Args: []string{"load", "--mix", "ec2:Nope"}, Code: 2, Stderr: []string{"--mix: mix entry 1"}},
+		{Name: "duration 0", Args: []string{"load", "--duration", "0s"}, Code: 2, Stderr: []string{`invalid argument "0s" for "--duration" flag: want > 0s`}},
+		{Name: "rate NaN", Args: []string{"load", "--rate", "NaN"}, Code: 2, Stderr: []string{`invalid argument "NaN" for "--rate" flag: want a finite number`}},
+		{Name: "rate Inf", Args: []string{"load", "--rate", "Inf"}, Code: 2, Stderr: []string{`"--rate" flag: want a finite number`}},
+		{Name: "rate -1", Args: []string{"load", "--rate", "-1"}, Code: 2, Stderr: []string{`"--rate" flag: want >= 0`}},
+		{Name: "concurrency -1", Args: []string{"load", "--concurrency", "-1"}, Code: 2, Stderr: []string{`"--concurrency" flag: want 0 to 10000`}},
+		{Name: "concurrency 1e9", Args: []string{"load", "--concurrency", "1000000000"}, Code: 2, Stderr: []string{`"--concurrency" flag: want 0 to 10000`}},
+		{Name: "timeout -1s", Args: []string{"load", "--timeout", "-1s"}, Code: 2, Stderr: []string{`"--timeout" flag: want >= 0s`}},
+		{Name: "max-wait -1s", Args: []string{"load", "--max-wait", "-1s"}, Code: 2, Stderr: []string{`"--max-wait" flag: want >= 0s`}},
+		{Name: "max-attempts -1", Args: []string{"load", "--max-attempts", "-1"}, Code: 2, Stderr: []string{`"--max-attempts" flag: want >= 0`}},
+		{Name: "format", Args: []string{"load", "--format", "xml"}, Code: 2, Stderr: []string{"--format"}},
+		{Name: "emulator flags with an endpoint", Args: []string{"load", "--endpoint", "http://127.0.0.1:1", "--emulator-latency", "1ms"}, Code: 2,
+			Stderr: []string{"do not apply with --endpoint"}},
+		{Name: "remote endpoint", Args: []string{"load", "--endpoint", "https://ec2.us-east-1.amazonaws.com/?X-Amz-Signature=SECRETSIG"}, Code: 2,
+			Stderr: []string{"--allow-remote", "X-Amz-Signature=REDACTED"}, Secret: "SECRETSIG"},
+		{Name: "endpoint scheme", Args: []string{"load", "--endpoint", "ftp://x"}, Code: 2, Stderr: []string{"--endpoint"}},
+		{Name: "listen", Args: []string{"load", "--listen", "0.0.0.0:0"}, Code: 2, Stderr: []string{"--listen"}},
+		{Name: "argument", Args: []string{"load", "extra"}, Code: 2, Stderr: []string{`unexpected argument "extra"`}},
+		{Name: "bad rules field", Args: append(quick, "--rules", badRules), Code: 1, Stderr: []string{badRules + `:4: rule "x": field "rate"`}},
+		{Name: "rules that are a device", Args: append(quick, "--rules", "/dev/zero"), Code: 1, Stderr: []string{"/dev/zero: not a regular file"}},
+		{Name: "emulator rules that are a device", Args: append(quick, "--emulator-rules", "/dev/zero"), Code: 1, Stderr: []string{"/dev/zero: not a regular file"}},
+		{Name: "rules that are a password file", Args: append(quick, "--rules", shadow), Code: 1, Stderr: []string{"shadow:1: not a limiter rules file"}, Secret: "SECRETHASH"},
+		{Name: "emulator faults that are a device", Args: append(quick, "--emulator-faults", "/dev/zero"), Code: 1, Stderr: []string{"not a regular file"}},
+		// Secrets in errors (issue: failures came back as *url.Error with the presigned URL's
+		// X-Amz-Signature and X-Amz-Credential).
+		{Name: "signed endpoint", Args: []string{"load", "--listen", "none", "--duration", "200ms", "--rate", "20", "--mix", "sts:GetCallerIdentity=1",
+			"--endpoint", "http://127.0.0.1:1/?X-Amz-Signature=SECRETSIG&X-Amz-Credential=AKIDSECRET"}, Code: 0,
+			Stderr: []string{"X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED"}, Stdout: []string{"failures by error: transport"}, Secret: "SECRET"},
+		{Name: "help", Args: []string{"load", "--help"}, Code: 0, Stdout: []string{"--no-tollgate", "s3:GetObject"}},
+	})
 }
 
 func TestDashboardWritesParsableFiles(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,8 +17,12 @@ import (
 	"github.com/tollgate/tollgate/simulate/report"
 )
 
-// maxBrookerClients bounds --clients: a point simulates every client's writes.
-const maxBrookerClients = 100_000
+// maxBrookerClients bounds --clients, as simulate.Brooker does; --max-memory bounds what the
+// points computed at once hold (a client takes about a hundred bytes).
+const maxBrookerClients = math.MaxInt32
+
+// maxBrookerPoints bounds the client counts of one --clients.
+const maxBrookerPoints = 1000
 
 // parseClients parses "10..190" (step 10), "10..190/20" (step 20) or "10,50,100".
 func parseClients(s string) ([]int, error) {
@@ -33,14 +38,21 @@ func parseClients(s string) ([]int, error) {
 		if err1 != nil || err2 != nil || err3 != nil || a <= 0 || b < a || step <= 0 || b > maxBrookerClients {
 			return nil, fmt.Errorf("want FROM..TO[/STEP] with 0 < FROM <= TO <= %d and STEP > 0, not %q", maxBrookerClients, s)
 		}
+		if (b-a)/step+1 > maxBrookerPoints {
+			return nil, fmt.Errorf("%q gives %d client counts, more than %d", s, (b-a)/step+1, maxBrookerPoints)
+		}
 		var out []int
 		for n := a; n <= b; n += step {
 			out = append(out, n)
 		}
 		return out, nil
 	}
+	fields := strings.Split(s, ",")
+	if len(fields) > maxBrookerPoints {
+		return nil, fmt.Errorf("%d client counts, more than %d", len(fields), maxBrookerPoints)
+	}
 	var out []int
-	for _, f := range strings.Split(s, ",") {
+	for _, f := range fields {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 || n > maxBrookerClients {
 			return nil, fmt.Errorf("want client counts from 1 to %d, not %q", maxBrookerClients, f)
@@ -55,6 +67,7 @@ func newBrookerCommand() *cobra.Command {
 		o                reportFlags
 		clients, jitters string
 		runs, parallel   int
+		lim              limitFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "brooker",
@@ -64,7 +77,8 @@ https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/): N cl
 one successful write to one row under optimistic concurrency; every network hop takes
 |N(10ms, 2ms)|; a client whose write conflicts backs off (tollgate's backoff package: base 5ms,
 cap 2s) and tries again. Prints the mean work (writes) and completion time per client count and
-jitter kind.`,
+jitter kind. Client counts whose points at once would hold more than --max-memory are refused
+(exit status 4).`,
 		Example: `  tollgate brooker
   tollgate brooker --clients 10..100/30 --runs 20 --jitters none,full
   tollgate brooker --out brooker/ --format markdown`,
@@ -83,7 +97,7 @@ jitter kind.`,
 				cfg.Jitters = append(cfg.Jitters, jit)
 			}
 			update, finish := progress(cmd.ErrOrStderr(), "brooker")
-			r, err := simulate.Brooker(cmd.Context(), cfg, simulate.Options{Parallelism: parallel, Progress: update})
+			r, err := simulate.Brooker(cmd.Context(), cfg, simulate.Options{Parallelism: parallel, Progress: update, Limits: lim.limits()})
 			finish()
 			if err != nil {
 				return err
@@ -117,5 +131,6 @@ jitter kind.`,
 	cli.IntVar(f, &runs, "runs", 100, cli.Between(1, 1_000_000), "runs per point, averaged")
 	f.StringVar(&jitters, "jitters", "none,equal,full,decorrelated", "jitter kinds to compare, a comma-separated `LIST` of none, equal, full, decorrelated")
 	cli.IntVar(f, &parallel, "parallel", 0, cli.AtLeast(0), "points to compute at once (0: every core)")
+	lim.registerMemory(f, "the points computed at once")
 	return cmd
 }

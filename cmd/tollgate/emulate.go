@@ -23,6 +23,12 @@ endpoint URL on the first line of its output and serves until interrupted. Prome
 are on /metrics. Signatures are NOT verified: any credentials work, so it listens on loopback
 only unless --allow-remote is given.
 
+Like a real server it bounds what a client can make it hold: objects and the S3 store
+(--max-object-size, --max-store-size: a PUT past them gets EntityTooLarge, or
+InsufficientCapacity with HTTP 507), other request bodies in memory (--max-request-memory),
+connections (--max-connections), and time (--read-header-timeout, --body-idle-timeout,
+--read-timeout, --write-timeout, --idle-timeout; 0 for none).
+
 The --faults file is YAML (see 'go doc github.com/tollgate/tollgate/simulate/server ParseFaults'):
 
   windows:
@@ -41,6 +47,7 @@ func newEmulateCommand() *cobra.Command {
 		allowRemote                             bool
 	)
 	tables := tableFlag{}
+	var lim emulatorLimits
 	cmd := &cobra.Command{
 		Use:   "emulate",
 		Short: "serve AWS-compatible EC2, S3, DynamoDB, KMS, Lambda and STS on loopback, throttled like AWS",
@@ -58,9 +65,12 @@ func newEmulateCommand() *cobra.Command {
 				PartitionSplitAfter: splitAfter, PartitionSplitDelay: splitDelay,
 				AllowRemote: allowRemote, Tables: tables,
 			}
+			if err := lim.apply(&opts); err != nil {
+				return err
+			}
 			rulesDesc := "limiter defaults (AWS's published quotas; STS has none)"
 			if rulesPath != "" {
-				rs, err := emulator.LoadRules(rulesPath)
+				rs, err := loadRulesOverDefaults(rulesPath)
 				if err != nil {
 					return err
 				}
@@ -94,8 +104,7 @@ func newEmulateCommand() *cobra.Command {
 			if err := e.Close(); err != nil {
 				return fmt.Errorf("emulator stopped: %w", err)
 			}
-			fmt.Fprintln(stdout, "tollgate emulate: stopped")
-			return nil
+			return ctx.Err() // "tollgate emulate: interrupted", exit status 130 as every command
 		},
 	}
 	f := cmd.Flags()
@@ -110,6 +119,7 @@ func newEmulateCommand() *cobra.Command {
 	cli.DurationVar(f, &splitDelay, "split-delay", server.DefaultSplitDelay, cli.Above(time.Duration(0)), "how long a scheduled S3 partition split takes; SlowDown continues meanwhile")
 	f.BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen address (anyone who can reach it can use it)")
 	f.Var(tables, "table", "DynamoDB key schema NAME=HASH[,RANGE] (repeatable); other tables use pk (hash) and sk (range)")
+	lim.register(f)
 	return cmd
 }
 

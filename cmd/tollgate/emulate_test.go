@@ -67,10 +67,10 @@ func TestEmulateServesUntilCancelled(t *testing.T) {
 		t.Errorf("GetCallerIdentity against the emulator: %v", err)
 	}
 	code, out := stop()
-	if code != 0 {
-		t.Errorf("exit status %d, want 0; output:\n%s", code, out)
+	if code != 130 {
+		t.Errorf("exit status %d, want 130 (interrupted); output:\n%s", code, out)
 	}
-	for _, want := range []string{url + "/metrics", "UsePathStyle", "AWS_ENDPOINT_URL=" + url, "stopped"} {
+	for _, want := range []string{url + "/metrics", "UsePathStyle", "AWS_ENDPOINT_URL=" + url, "tollgate emulate: interrupted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -95,39 +95,42 @@ func TestEmulateRulesAndFaultsFiles(t *testing.T) {
 		t.Errorf("second call with a 1-token STS bucket: %v, want Throttling", err)
 	}
 	code, out := stop()
-	if code != 0 || !strings.Contains(out, "overridden by "+rules) || !strings.Contains(out, "(1 windows") {
+	if code != 130 || !strings.Contains(out, "overridden by "+rules) || !strings.Contains(out, "(1 windows") {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 }
 
-func TestEmulateErrors(t *testing.T) {
-	dir := t.TempDir()
-	badRules := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(badRules, []byte("rules:\n  - name: x\n    service: EC2\n    rate: 0\n    burst: 1\n"), 0o600)
-	badFaults := filepath.Join(dir, "faults.yaml")
-	os.WriteFile(badFaults, []byte("windows:\n  - service: ec2\n    duration: 1s\n    mode: sometimes\n"), 0o600)
-	for _, c := range []struct {
-		args     []string
-		code     int
-		inStderr string
-	}{
-		{[]string{"--listen", "0.0.0.0:0"}, 2, "non-loopback"},
-		{[]string{"--listen", "nonsense"}, 2, "--listen"},
-		{[]string{"--table", "orders"}, 2, "NAME=HASH"},
-		{[]string{"--latency", "-1s"}, 2, "--latency"},
-		{[]string{"extra"}, 2, `unexpected argument "extra"`},
-		{[]string{"--listen", "127.0.0.1:0", "--rules", badRules}, 1, badRules + `:4: rule "x": field "rate"`},
-		{[]string{"--listen", "127.0.0.1:0", "--faults", badFaults}, 1, badFaults + `:4: window 1: field "mode"`},
-		{[]string{"--listen", "127.0.0.1:0", "--account", "42"}, 1, "Account must be 12 digits"},
-	} {
-		var stdout, stderr bytes.Buffer
-		code := execute(context.Background(), append([]string{"emulate"}, c.args...), &stdout, &stderr)
-		if code != c.code || !strings.Contains(stderr.String(), c.inStderr) {
-			t.Errorf("emulate %v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, stderr.String(), c.code, c.inStderr)
-		}
-	}
-	var stdout bytes.Buffer
-	if code := execute(context.Background(), []string{"emulate", "--help"}, &stdout, io.Discard); code != 0 || !strings.Contains(stdout.String(), "--allow-remote") {
-		t.Errorf("--help: exit %d, output %q", code, stdout.String())
-	}
+func TestEmulateInputs(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{
+		"bad.yaml":    "rules:\n  - name: x\n    service: EC2\n    rate: 0\n    burst: 1\n",
+		"faults.yaml": "windows:\n  - service: ec2\n    duration: 1s\n    mode: sometimes\n",
+		"shadow":      shadowFile,
+		"bomb.yaml":   rulesBomb(),
+	})
+	f := func(name string) string { return filepath.Join(dir, name) }
+	listen := []string{"emulate", "--listen", "127.0.0.1:0"}
+	runCases(t, []cliCase{
+		{Name: "non-loopback", Args: []string{"emulate", "--listen", "0.0.0.0:0"}, Code: 2, Stderr: []string{"non-loopback"}},
+		{Name: "listen nonsense", Args: []string{"emulate", "--listen", "nonsense"}, Code: 2, Stderr: []string{"--listen"}},
+		{Name: "table", Args: []string{"emulate", "--table", "orders"}, Code: 2, Stderr: []string{"NAME=HASH"}},
+		{Name: "latency -1s", Args: []string{"emulate", "--latency", "-1s"}, Code: 2, Stderr: []string{`"--latency" flag: want >= 0s`}},
+		{Name: "split-after 0", Args: []string{"emulate", "--split-after", "0s"}, Code: 2, Stderr: []string{`"--split-after" flag: want > 0s`}},
+		{Name: "argument", Args: []string{"emulate", "extra"}, Code: 2, Stderr: []string{`unexpected argument "extra"`}},
+		{Name: "max-object-size 0", Args: []string{"emulate", "--max-object-size", "0"}, Code: 2, Stderr: []string{`"--max-object-size" flag: want 1 to 1TiB`}},
+		{Name: "max-store-size lots", Args: []string{"emulate", "--max-store-size", "lots"}, Code: 2, Stderr: []string{`"--max-store-size" flag: want a size`}},
+		{Name: "object larger than the store", Args: append(listen, "--max-object-size", "2MiB", "--max-store-size", "1MiB"), Code: 2,
+			Stderr: []string{"--max-object-size (2097152 bytes) must not exceed --max-store-size (1048576 bytes)"}},
+		{Name: "max-connections 0", Args: []string{"emulate", "--max-connections", "0"}, Code: 2, Stderr: []string{`"--max-connections" flag: want 1 to 1048576`}},
+		{Name: "read-timeout -1s", Args: []string{"emulate", "--read-timeout", "-1s"}, Code: 2, Stderr: []string{`"--read-timeout" flag: want >= 0s`}},
+		{Name: "bad rules field", Args: append(listen, "--rules", f("bad.yaml")), Code: 1, Stderr: []string{f("bad.yaml") + `:4: rule "x": field "rate"`}},
+		{Name: "bad faults field", Args: append(listen, "--faults", f("faults.yaml")), Code: 1, Stderr: []string{f("faults.yaml") + `:4: window 1: field "mode"`}},
+		{Name: "account", Args: append(listen, "--account", "42"), Code: 1, Stderr: []string{"Account must be 12 digits"}},
+		// Files named by mistake: refused before being read (/dev/zero never ends), never quoted.
+		{Name: "rules that are a device", Args: append(listen, "--rules", "/dev/zero"), Code: 1, Stderr: []string{"/dev/zero: not a regular file"}},
+		{Name: "rules that are a directory", Args: append(listen, "--rules", dir), Code: 1, Stderr: []string{dir + ": not a regular file"}},
+		{Name: "rules that are a password file", Args: append(listen, "--rules", f("shadow")), Code: 1, Stderr: []string{"shadow:1: not a limiter rules file"}, Secret: "SECRETHASH"},
+		{Name: "faults that are a password file", Args: append(listen, "--faults", f("shadow")), Code: 1, Stderr: []string{"shadow:1: not a faults file"}, Secret: "SECRETHASH"},
+		{Name: "rules alias bomb", Args: append(listen, "--rules", f("bomb.yaml")), Code: 1, Stderr: []string{"bomb.yaml:", "YAML aliases expand"}, MaxRSS: 64 << 20},
+		{Name: "help", Args: []string{"emulate", "--help"}, Code: 0, Stdout: []string{"--allow-remote", "--max-store-size size", "--body-idle-timeout duration"}},
+	})
 }

@@ -23,6 +23,7 @@ func newFitCommand() *cobra.Command {
 	var (
 		format, out, output, inFormat string
 		streakGap, idleGap            time.Duration
+		order                         orderFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "fit TRACE",
@@ -33,6 +34,10 @@ occurred, the burst the most accepted from an idle start until the first throttl
 refill meanwhile. Writes a limiter rules file (to --output, or rules.yaml in --out with the
 estimates as fit.json, or standard output) and prints the estimates (to standard error when the
 rules go to standard output).
+
+Records a little out of time order (within --order-window and --order-buffer records) are
+put in order as they are read; a record later than that stops the fit with an error naming its
+file and line (sort the trace with 'tollgate import').
 
 APIs that were never throttled get no rule. If no API was ever throttled, or no record was
 usable, no rules file is written and the exit status is 3.`,
@@ -57,7 +62,8 @@ usable, no rules file is written and the exit status is 3.`,
 				return err
 			}
 			defer f.Close()
-			fits, skipped, err := simulate.FitSource(f, simulate.FitOptions{StreakGap: streakGap, IdleGap: idleGap})
+			fits, skipped, err := simulate.FitContext(cmd.Context(), f, simulate.FitOptions{StreakGap: streakGap, IdleGap: idleGap,
+				OrderWindow: order.window, OrderBuffer: order.buffer})
 			if err != nil {
 				return err
 			}
@@ -107,6 +113,7 @@ usable, no rules file is written and the exit status is 3.`,
 	cli.EnumVar(cmd, &inFormat, "input-format", trace.FormatAuto, trace.Formats, "trace format")
 	cli.DurationVar(f, &streakGap, "streak-gap", 2*time.Second, cli.Above(time.Duration(0)), "throttles further apart than this start a new saturated period")
 	cli.DurationVar(f, &idleGap, "idle-gap", time.Second, cli.Above(time.Duration(0)), "an API idle this long starts a burst window")
+	order.register(f)
 	return cmd
 }
 

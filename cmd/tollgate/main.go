@@ -5,15 +5,13 @@
 // dashboards (load, dashboard) live in cmd/tollgate-live.
 //
 // Every command answers --help with examples. Exit status: 0 success, 1 failure, 2 usage
-// error, 3 nothing usable in the input, 130 interrupted (see internal/cli).
+// error, 3 nothing usable in the input, 4 refused by a work or memory limit, 130 interrupted
+// (see internal/cli).
 package main
 
 import (
 	"context"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -21,10 +19,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Execute(ctx, newRoot(), os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	cli.Main(newRoot())
 }
 
 // execute runs tollgate with args and returns the exit status; the tests call it.
@@ -43,9 +38,13 @@ Two programs, so that the simulator builds fast from a cold cache:
                   the Grafana Foundation SDK (minutes and ~3 GB of memory from a cold cache)
 From a clone: go run ./cmd/tollgate ...   and   go run ./cmd/tollgate-live ...
 
-Flags may come before or after arguments. Exit status: 0 success, 1 failure (bad input file,
-failed run), 2 usage error (unknown flag, value out of range, an output that would overwrite an
-input), 3 nothing usable in the input (nothing is written), 130 interrupted (no partial output).`
+Flags may come before or after arguments. Exit status:
+  0    success
+  1    failure: a bad input file (its file, line and field named), a failed run
+  2    usage error: unknown flag, value out of range, an output that would overwrite an input
+  3    nothing usable in the input; nothing is written
+  4    refused: the run would exceed --max-work or --max-memory (or reached it); nothing is written
+  130  interrupted (Ctrl-C, SIGTERM): stops within a second, leaves no partial output`
 
 // movedCommands are commands that live in tollgate-live, with why.
 var movedCommands = map[string]string{

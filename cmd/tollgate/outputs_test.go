@@ -34,18 +34,16 @@ func TestOutputsNeverOverwriteInputs(t *testing.T) {
 	os.MkdirAll(logs, 0o755)
 	os.WriteFile(filepath.Join(logs, "access.log"), mustRead(t, s3AccessLog), 0o644)
 
-	for _, c := range []exitCase{
-		{"import --output same", []string{"import", "--output", tr, tr}, 2, []string{"refusing to write over input " + tr}},
-		{"import --output symlink", []string{"import", tr, "--output", link}, 2, []string{"refusing to write " + link + ": it is input " + tr}},
-		{"import --out default name", []string{"import", "--out", outDir, inOut}, 2, []string{"refusing to write over input " + inOut}},
-		{"import --out inside input dir", []string{"import", logs, "--out", filepath.Join(logs, "out")}, 2, []string{"inside input directory " + logs}},
-		{"fit --output same", []string{"fit", tr, "--output", tr}, 2, []string{"refusing to write over input " + tr}},
-		{"fit --out default name", []string{"fit", asRules, "--out", outDir}, 2, []string{"refusing to write over input " + asRules}},
-		{"replay --out default name", []string{"replay", asReport, "--strategies", "no-retry", "--out", outDir}, 2, []string{"refusing to write over input " + asReport}},
-		{"simulate --out default name", []string{"simulate", asReportMD, "--strategies", "no-retry", "--out", outDir}, 2, []string{"refusing to write over input " + asReportMD}},
-	} {
-		checkExit(t, c)
-	}
+	runCases(t, []cliCase{
+		{Name: "import --output same", Args: []string{"import", "--output", tr, tr}, Code: 2, Stderr: []string{"refusing to write over input " + tr}},
+		{Name: "import --output symlink", Args: []string{"import", tr, "--output", link}, Code: 2, Stderr: []string{"refusing to write " + link + ": it is input " + tr}},
+		{Name: "import --out default name", Args: []string{"import", "--out", outDir, inOut}, Code: 2, Stderr: []string{"refusing to write over input " + inOut}},
+		{Name: "import --out inside input dir", Args: []string{"import", logs, "--out", filepath.Join(logs, "out")}, Code: 2, Stderr: []string{"inside input directory " + logs}},
+		{Name: "fit --output same", Args: []string{"fit", tr, "--output", tr}, Code: 2, Stderr: []string{"refusing to write over input " + tr}},
+		{Name: "fit --out default name", Args: []string{"fit", asRules, "--out", outDir}, Code: 2, Stderr: []string{"refusing to write over input " + asRules}},
+		{Name: "replay --out default name", Args: []string{"replay", asReport, "--strategies", "no-retry", "--out", outDir}, Code: 2, Stderr: []string{"refusing to write over input " + asReport}},
+		{Name: "simulate --out default name", Args: []string{"simulate", asReportMD, "--strategies", "no-retry", "--out", outDir}, Code: 2, Stderr: []string{"refusing to write over input " + asReportMD}},
+	})
 	for _, f := range []string{tr, inOut, asRules, asReport} {
 		if b, _ := os.ReadFile(f); !bytes.Equal(b, original) {
 			t.Errorf("%s changed", f)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tollgate/tollgate/internal/cli"
 	"github.com/tollgate/tollgate/internal/outfile"
-	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate"
 	"github.com/tollgate/tollgate/simulate/trace"
 )
@@ -22,6 +21,9 @@ func newReplayCommand() *cobra.Command {
 		inFormat      string
 		rtt, timeout  time.Duration
 		parallel      int
+		lim           limitFlags
+		maxCall       time.Duration
+		order         orderFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "replay TRACE",
@@ -31,6 +33,11 @@ CloudTrail log; gzip is fine; not standard input: the trace is read once per str
 timestamp through each strategy, against a server whose buckets are fitted from the trace (see
 'tollgate fit') unless --rules is given. The trace is streamed, never loaded whole. A record's
 outcome in the trace is not used: the server model decides.
+
+Records a little out of time order (within --order-window and --order-buffer records) are
+put in order as they are read; a record later than that stops the replay with an error naming
+its file and line (sort the trace with 'tollgate import'). A rules file's errors name its file,
+line and field. A replay whose runs would hold more than --max-memory stops with exit status 4.
 
 A trace in which no record is usable (wrong --input-format, only malformed lines) exits with
 status 3 and prints no report.`,
@@ -43,6 +50,9 @@ status 3 and prints no report.`,
 			if path == "-" {
 				return cli.Usagef("replay reads TRACE once per strategy: give a file, not - (standard input)")
 			}
+			if rtt > maxCall {
+				return cli.Usagef("--rtt (%v) must not exceed --max-call-duration (%v)", rtt, maxCall)
+			}
 			list, err := simulate.ParseStrategies(strategies, simulate.StrategyOptions{})
 			if err != nil {
 				return cli.Usagef("--strategies: %v", strings.TrimPrefix(err.Error(), "simulate: "))
@@ -54,18 +64,13 @@ status 3 and prints no report.`,
 			opts := simulate.ReplayOptions{
 				Name: path, RTT: rtt, Timeout: timeout, Seed: o.seed,
 				Open: func() (trace.Source, error) { return trace.Open(path, inFormat) },
+				// Read by Replay, so that a rule that cannot work within --max-call-duration is
+				// reported at its file, line and field.
+				RulesFile: rulesFile, TollgateRulesFile: tollgateRules,
+				MaxCallDuration: maxCall, OrderWindow: order.window, OrderBuffer: order.buffer,
 			}
 			opts.Parallelism = parallel
-			if rulesFile != "" {
-				if opts.Rules, err = limiter.LoadRules(rulesFile); err != nil {
-					return err
-				}
-			}
-			if tollgateRules != "" {
-				if opts.TollgateRules, err = limiter.LoadRules(tollgateRules); err != nil {
-					return err
-				}
-			}
+			opts.Limits = lim.limits()
 			// Check the trace opens before starting the passes.
 			f, err := trace.Open(path, inFormat)
 			if err != nil {
@@ -97,6 +102,10 @@ status 3 and prints no report.`,
 	cli.DurationVar(f, &rtt, "rtt", 20*time.Millisecond, cli.Above(time.Duration(0)), "network round trip of each attempt")
 	cli.DurationVar(f, &timeout, "timeout", 0, cli.AtLeast(time.Duration(0)), "each call's deadline after it starts (0: none)")
 	cli.IntVar(f, &parallel, "parallel", 0, cli.AtLeast(0), "strategies to replay at once (0: every core)")
+	cli.DurationVar(f, &maxCall, "max-call-duration", simulate.DefaultMaxCallDuration, cli.Between(time.Millisecond, simulate.MaxHorizon/2),
+		"longest a call may last in virtual time (a call still waiting then times out); every rule must refill a token within it")
+	order.register(f)
+	lim.registerMemory(f, "the strategies replaying at once")
 	return cmd
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,8 @@ func newSimulateCommand() *cobra.Command {
 		strategies string
 		parallel   int
 		show       bool
+		estimate   bool
+		lim        limitFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate [SCENARIO]",
@@ -33,11 +34,17 @@ amplification and latency. Without SCENARIO it runs the built-in "` + simulate.D
 A scenario's fields are documented in 'go doc github.com/tollgate/tollgate/simulate'; errors
 name the file, line and field. The report is reproducible byte for byte for a seed.
 
+Before it starts, a run's work (calls + attempts) and memory are estimated; a run above
+--max-work or --max-memory is refused (exit status 4) with what it would need, and a run that
+reaches a limit while running stops the same way. --estimate prints the estimate and exits.
+
 Strategies: ` + strings.Join(simulate.StrategyNames(), ", ") + `.`,
 		Example: `  tollgate simulate
   tollgate simulate examples/scenarios/fleet.yaml --format markdown
   tollgate simulate --strategies tollgate,sdk-standard --runs 5 --seed 42 --out report/
-  tollgate simulate --print-scenario > my.yaml      # start your own from the built-in one`,
+  tollgate simulate --print-scenario > my.yaml      # start your own from the built-in one
+  tollgate simulate my.yaml --estimate              # work and memory, without running it
+  tollgate simulate my.yaml --max-work 5e9 --max-memory 4GiB`,
 		Args: cli.MaxArgs(1, "SCENARIO"),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return simulate.EmbeddedScenarios(), cobra.ShellCompDirectiveDefault
@@ -54,9 +61,8 @@ Strategies: ` + strings.Join(simulate.StrategyNames(), ", ") + `.`,
 			)
 			g := outfile.NewGuard()
 			if _, statErr := os.Stat(name); statErr == nil || strings.ContainsAny(name, "/.") {
-				data, err = os.ReadFile(name)
-				if err != nil {
-					return fmt.Errorf("read scenario: %w", err)
+				if data, err = readInputFile(name, simulate.MaxScenarioBytes, "scenario"); err != nil {
+					return err
 				}
 				if sc, err = simulate.ParseScenario(name, data, filepath.Dir(name)); err != nil {
 					return err
@@ -97,8 +103,13 @@ Strategies: ` + strings.Join(simulate.StrategyNames(), ", ") + `.`,
 					sc.Strategies = append(sc.Strategies, s.Name())
 				}
 			}
+			opts := simulate.Options{Parallelism: parallel, Limits: lim.limits()}
+			if estimate {
+				return writeEstimate(cmd.OutOrStdout(), o.format, sc, opts)
+			}
 			update, finish := progress(cmd.ErrOrStderr(), "simulating")
-			c, err := simulate.Simulate(cmd.Context(), sc, simulate.Options{Parallelism: parallel, Progress: update})
+			opts.Progress = update
+			c, err := simulate.Simulate(cmd.Context(), sc, opts)
 			finish()
 			if err != nil {
 				return err
@@ -114,6 +125,10 @@ Strategies: ` + strings.Join(simulate.StrategyNames(), ", ") + `.`,
 	_ = cmd.RegisterFlagCompletionFunc("strategies", completeStrategies)
 	cli.IntVar(f, &parallel, "parallel", 0, cli.AtLeast(0), "runs to execute at once (0: every core)")
 	f.BoolVar(&show, "print-scenario", false, "print the scenario's YAML and exit")
+	f.BoolVar(&estimate, "estimate", false, "print the run's estimated work and memory against --max-work and --max-memory, and exit without running it "+
+		"(exit status 4 if a limit would refuse it)")
+	lim.registerWork(f)
+	lim.registerMemory(f, "the runs executing at once")
 	return cmd
 }
 

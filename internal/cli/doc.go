@@ -14,7 +14,18 @@
 //	     arguments, an output that would overwrite an input
 //	3    nothing usable: the input held no record the command could use (an import that wrote
 //	     nothing, a replay of zero requests, a fit with no bucket to estimate); nothing is written
+//	4    refused: the run would exceed (or reached) its work or memory limit, --max-work or
+//	     --max-memory (a *simulate.LimitError); nothing is written; raise the flag or shrink
+//	     the input
 //	130  interrupted (SIGINT or SIGTERM); no partial output file is left behind
+//
+// # Interrupts
+//
+// Main turns SIGINT and SIGTERM into the cancellation of the command's context. Commands check
+// it between records, events and points and stop within milliseconds; one still running
+// InterruptGrace after the signal (blocked reading a terminal, say), or a second signal, ends
+// the process at once, after removing its temporary outputs (outfile.RemovePending). Either
+// way the process exits 130 within a second of the signal.
 //
 // # Messages
 //

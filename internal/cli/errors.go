@@ -3,8 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tollgate/tollgate/internal/outfile"
+	"github.com/tollgate/tollgate/simulate"
 )
 
 // Exit statuses; see the package documentation.
@@ -13,6 +15,7 @@ const (
 	ExitFailure       = 1
 	ExitUsage         = 2
 	ExitNothingUsable = 3
+	ExitRefused       = 4
 	ExitInterrupted   = 130
 )
 
@@ -44,6 +47,7 @@ func ExitCode(err error) int {
 		ue *UsageError
 		ne *NothingUsableError
 		ie *outfile.InputError
+		le *simulate.LimitError
 	)
 	switch {
 	case err == nil:
@@ -52,6 +56,20 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &ne):
 		return ExitNothingUsable
+	case errors.As(err, &le):
+		return ExitRefused
 	}
 	return ExitFailure
+}
+
+// limitMessage says what a *simulate.LimitError refused in the CLI's terms: the flag that
+// raises the limit (--max-work, --max-memory) instead of the library's field.
+func limitMessage(e *simulate.LimitError) string {
+	flag := "--max-work"
+	if e.Resource == "memory" {
+		flag = "--max-memory"
+	}
+	msg := strings.TrimPrefix(e.Error(), "simulate: ")
+	msg = strings.NewReplacer("(Limits.MaxWork)", "("+flag+")", "(Limits.MaxMemory)", "("+flag+")").Replace(msg)
+	return strings.Replace(msg, "or raise the limit", "or raise "+flag+" (-1: no limit)", 1)
 }

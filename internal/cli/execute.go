@@ -8,14 +8,19 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tollgate/tollgate/internal/redact"
+	"github.com/tollgate/tollgate/simulate"
 )
 
 // Execute runs root with args, writing to stdout and stderr, and returns the exit status. It
 // prints the error of a failed command once, as "PROGRAM COMMAND: message", and maps it to an
 // exit status (see the package documentation): errors cobra raises before the command runs
 // (unknown commands and flags, bad flag values, wrong arguments) are usage errors; a command's
-// own errors are failures unless typed (*UsageError, *NothingUsableError, *outfile.InputError);
-// an error after ctx was cancelled is an interruption.
+// own errors are failures unless typed (*UsageError, *NothingUsableError, *outfile.InputError,
+// *simulate.LimitError);
+// an error after ctx was cancelled is an interruption. Signed query parameters and user
+// information of URLs in the message are redacted.
 func Execute(ctx context.Context, root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 	started := false
 	prepare(root, &started)
@@ -31,6 +36,13 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, stdout, st
 	}
 	name := cmd.CommandPath()
 	msg := strings.TrimPrefix(err.Error(), cmd.Name()+": ")
+	var le *simulate.LimitError
+	if errors.As(err, &le) {
+		msg = limitMessage(le)
+	}
+	// A URL in a message (an endpoint, a presigned URL in an SDK error) loses its signature
+	// and credentials before it leaves the process.
+	msg = redact.String(msg)
 	switch {
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		fmt.Fprintf(stderr, "%s: interrupted\n", name)

@@ -13,7 +13,7 @@ import (
 
 // Range bounds a numeric flag. Min and Max are inclusive unless MinOpen (Min itself is not
 // allowed); NoMax means no upper bound.
-type Range[T int | uint64 | float64 | time.Duration] struct {
+type Range[T int | int64 | uint64 | float64 | time.Duration] struct {
 	Min     T
 	MinOpen bool
 	Max     T
@@ -21,17 +21,17 @@ type Range[T int | uint64 | float64 | time.Duration] struct {
 }
 
 // AtLeast is the range [min, ∞).
-func AtLeast[T int | uint64 | float64 | time.Duration](min T) Range[T] {
+func AtLeast[T int | int64 | uint64 | float64 | time.Duration](min T) Range[T] {
 	return Range[T]{Min: min, NoMax: true}
 }
 
 // Above is the range (min, ∞).
-func Above[T int | uint64 | float64 | time.Duration](min T) Range[T] {
+func Above[T int | int64 | uint64 | float64 | time.Duration](min T) Range[T] {
 	return Range[T]{Min: min, MinOpen: true, NoMax: true}
 }
 
 // Between is the range [min, max].
-func Between[T int | uint64 | float64 | time.Duration](min, max T) Range[T] {
+func Between[T int | int64 | uint64 | float64 | time.Duration](min, max T) Range[T] {
 	return Range[T]{Min: min, Max: max}
 }
 
@@ -56,7 +56,7 @@ func (r Range[T]) describe(format func(T) string) string {
 }
 
 // bounded is a pflag.Value that rejects values outside its range.
-type bounded[T int | uint64 | float64 | time.Duration] struct {
+type bounded[T int | int64 | uint64 | float64 | time.Duration] struct {
 	p      *T
 	r      Range[T]
 	parse  func(string) (T, error)
@@ -79,7 +79,7 @@ func (b *bounded[T]) Set(s string) error {
 	return nil
 }
 
-func addBounded[T int | uint64 | float64 | time.Duration](fs *pflag.FlagSet, b *bounded[T], name string, def T, usage string) {
+func addBounded[T int | int64 | uint64 | float64 | time.Duration](fs *pflag.FlagSet, b *bounded[T], name string, def T, usage string) {
 	*b.p = def
 	fs.Var(b, name, usage+"; valid: "+b.r.describe(b.format))
 	fs.Lookup(name).DefValue = b.format(def)

@@ -31,7 +31,9 @@ func Create(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outfile: %w", err)
 	}
-	return &File{File: tmp, path: path}, nil
+	f := &File{File: tmp, path: path}
+	track(f, removeFile(tmp.Name()))
+	return f, nil
 }
 
 // Path returns the path the file is committed to.
@@ -44,6 +46,7 @@ func (f *File) Commit() error {
 		return fmt.Errorf("outfile: %s: already committed or aborted", f.path)
 	}
 	f.done = true
+	defer untrack(f)
 	name := f.File.Name()
 	err := f.File.Chmod(0o644)
 	if err == nil {
@@ -71,6 +74,7 @@ func (f *File) Abort() {
 	f.done = true
 	f.File.Close()
 	os.Remove(f.File.Name())
+	untrack(f)
 }
 
 // WriteFile writes data to path through a temporary file and a rename.

@@ -244,3 +244,36 @@ func TestGuard(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 }
+
+// RemovePending removes what is being written — temporary files, staging directories and the
+// directories a stage created — and leaves committed files and the previous outputs alone.
+func TestRemovePending(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "trace.jsonl"), []byte("old"), 0o644)
+	done, err := Create(filepath.Join(root, "done.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done.WriteString("complete")
+	if err := done.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Create(filepath.Join(root, "trace.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("half written")
+	s, err := NewStage(filepath.Join(root, "out", "report"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(s.Path(), "report.json"), []byte("half"), 0o600)
+	RemovePending()
+	if names := entries(t, root); strings.Join(names, ",") != "done.txt,trace.jsonl" || read(t, filepath.Join(root, "trace.jsonl")) != "old" {
+		t.Errorf("after RemovePending: %v", names)
+	}
+	// The writers' own cleanup afterwards is harmless.
+	f.Abort()
+	s.Abort()
+	RemovePending()
+}

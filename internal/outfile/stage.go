@@ -37,7 +37,12 @@ func NewStage(dir string) (*Stage, error) {
 		removeEmpty(created)
 		return nil, fmt.Errorf("outfile: %w", err)
 	}
-	return &Stage{dir: dir, tmp: tmp, created: created}, nil
+	s := &Stage{dir: dir, tmp: tmp, created: created}
+	track(s, func() {
+		os.RemoveAll(tmp)
+		removeEmpty(created)
+	})
+	return s, nil
 }
 
 // removeEmpty removes the directories, deepest first, as long as they are empty.
@@ -104,6 +109,7 @@ func (s *Stage) Commit(g *Guard) ([]string, error) {
 		}
 	}
 	s.done = true
+	defer untrack(s)
 	defer os.RemoveAll(s.tmp)
 	for _, f := range files {
 		src, dst := filepath.Join(s.tmp, f), filepath.Join(s.dir, f)
@@ -130,6 +136,7 @@ func (s *Stage) Abort() {
 	s.done = true
 	os.RemoveAll(s.tmp)
 	removeEmpty(s.created)
+	untrack(s)
 }
 
 // syncFile flushes a staged file to disk before it is renamed into place, and makes it

@@ -45,6 +45,7 @@ type CloudTrailReader struct {
 	keys    []string // top-level keys seen, to tell a digest file from garbage
 	open    []byte   // brackets open while capturing a value
 	recLine int64    // line the record last read starts on
+	recNum  int64    // 1-based index in Records of the record last read
 }
 
 type ctState uint8
@@ -96,18 +97,19 @@ func (r *CloudTrailReader) Read(rec *Record) error {
 		}
 		r.state = ctNext
 		line := r.line
+		r.recNum++
 		if c != '{' {
 			if err := r.skipValue(c); err != nil {
 				return r.stop(err)
 			}
-			return &InputError{File: r.name, Line: line, Reason: ReasonMalformedRecord, Err: fmt.Errorf("record is not a JSON object (starts with %q)", c)}
+			return &InputError{File: r.name, Line: line, Record: r.recNum, Reason: ReasonMalformedRecord, Err: fmt.Errorf("record is not a JSON object (starts with %q)", c)}
 		}
 		r.raw = append(r.raw[:0], c)
 		if err := r.capture(&r.raw); err != nil {
 			return r.stop(err)
 		}
 		if len(r.raw) > maxCloudTrailRecord {
-			return &InputError{File: r.name, Line: line, Reason: ReasonMalformedRecord, Err: fmt.Errorf("record longer than %d bytes", maxCloudTrailRecord)}
+			return &InputError{File: r.name, Line: line, Record: r.recNum, Reason: ReasonMalformedRecord, Err: fmt.Errorf("record longer than %d bytes", maxCloudTrailRecord)}
 		}
 		r.recLine = line
 		return r.decode(r.raw, line, rec)
@@ -397,7 +399,7 @@ type ctInstances struct {
 
 func (r *CloudTrailReader) decode(raw []byte, line int64, rec *Record) error {
 	fail := func(field, reason string, err error) *InputError {
-		return &InputError{File: r.name, Line: line, Field: field, Reason: reason, Err: err}
+		return &InputError{File: r.name, Line: line, Record: r.recNum, Field: field, Reason: reason, Err: err}
 	}
 	var ct ctRecord
 	if err := json.Unmarshal(raw, &ct); err != nil {
@@ -414,6 +416,9 @@ func (r *CloudTrailReader) decode(raw []byte, line int64, rec *Record) error {
 	t, ok := parseRFC3339([]byte(ct.EventTime))
 	if !ok {
 		return fail("eventTime", ReasonBadTime, fmt.Errorf("%q is not an RFC 3339 time", ct.EventTime))
+	}
+	if t.IsZero() {
+		return fail("eventTime", ReasonBadTime, errZeroTime([]byte(ct.EventTime)))
 	}
 	*rec = Record{Time: t, Region: r.in.string(ct.AWSRegion)}
 	service, known := r.tables.eventSources[ct.EventSource]

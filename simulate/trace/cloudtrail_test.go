@@ -30,7 +30,7 @@ func TestCloudTrailFile(t *testing.T) {
 			Outcome: OutcomeThrottled, ErrorCode: "ThrottlingException", Client: worker},
 	})
 	checkSkipped(t, skipped, []skip{{95, "eventType", ReasonNotAPICall}, {107, "", ReasonMalformedRecord}})
-	if got := skipped[1].Error(); !strings.HasPrefix(got, "trace: "+name+":107: json: cannot unmarshal number") {
+	if got := skipped[1].Error(); !strings.HasPrefix(got, "trace: "+name+":107: record 5: json: cannot unmarshal number") {
 		t.Errorf("error = %q", got)
 	}
 }
@@ -65,6 +65,27 @@ func TestCloudTrailMalformedFiles(t *testing.T) {
 			}
 			checkSkipped(t, skipped, tc.skipped)
 		})
+	}
+}
+
+// CloudTrail delivers each log file on one line: errors name the record within the line, so
+// that "line 1" is never all a user learns.
+func TestCloudTrailErrorsNameTheRecord(t *testing.T) {
+	ok := `{"eventTime":"2025-03-14T09:26:53Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity"}`
+	input := `{"Records":[` + ok + `,` + ok + `,{"eventTime":"yesterday","eventSource":"sts.amazonaws.com","eventName":"X"},` + ok +
+		`,{"eventTime":"0001-01-01T00:00:00Z","eventSource":"sts.amazonaws.com","eventName":"X"},7]}`
+	recs, skipped := readAll(t, NewCloudTrailReader(strings.NewReader(input), "ct.json"))
+	if len(recs) != 3 || len(skipped) != 3 {
+		t.Fatalf("%d records, %d skipped; want 3 and 3", len(recs), len(skipped))
+	}
+	for i, want := range []string{
+		`trace: ct.json:1: record 3: field "eventTime": "yesterday" is not an RFC 3339 time`,
+		`trace: ct.json:1: record 5: field "eventTime": "0001-01-01T00:00:00Z" is the zero time 0001-01-01T00:00:00Z, which stands for a missing time`,
+		`trace: ct.json:1: record 6: record is not a JSON object (starts with '7')`,
+	} {
+		if got := skipped[i].Error(); got != want {
+			t.Errorf("skipped[%d] = %s\nwant         %s", i, got, want)
+		}
 	}
 }
 

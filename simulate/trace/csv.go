@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -23,14 +24,44 @@ type CSVReader struct {
 	err     error // sticky fatal error
 	line    int64
 	scratch []byte
+	lim     *lineLimiter
 }
 
 // NewCSVReader returns a CSVReader that reads from r. name identifies r in errors.
 func NewCSVReader(r io.Reader, name string) *CSVReader {
-	cr := csv.NewReader(r)
+	lim := &lineLimiter{r: r, max: MaxLineBytes}
+	cr := csv.NewReader(lim)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1 // checked here, to name the line and keep going
-	return &CSVReader{cr: cr, name: name}
+	return &CSVReader{cr: cr, name: name, lim: lim}
+}
+
+// lineLimiter passes a reader's bytes on until a line is longer than max, then fails with
+// errLineTooLong: encoding/csv holds a whole line in memory, however long (/dev/zero is one
+// endless line).
+type lineLimiter struct {
+	r    io.Reader
+	max  int64
+	run  int64 // bytes since the last newline
+	line int64 // lines passed on
+}
+
+var errLineTooLong = errors.New("line too long")
+
+func (l *lineLimiter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for b := p[:n]; len(b) > 0; {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			l.run += int64(len(b))
+			break
+		}
+		l.run, l.line, b = 0, l.line+1, b[i+1:]
+	}
+	if l.run > l.max {
+		return n, errLineTooLong
+	}
+	return n, err
 }
 
 // Position returns the input's name and the line of the record last read.
@@ -108,6 +139,11 @@ func (r *CSVReader) rowError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return &InputError{File: r.name, Line: int64(pe.Line), Reason: ReasonMalformedLine, Err: pe.Err}
+	}
+	if errors.Is(err, errLineTooLong) {
+		r.err = io.EOF
+		return &InputError{File: r.name, Line: r.lim.line + 1, Reason: ReasonMalformedLine,
+			Err: fmt.Errorf("line longer than %d bytes: rest of the file skipped", MaxLineBytes)}
 	}
 	r.err = &ReadError{File: r.name, Line: r.line, Err: err}
 	return r.err

@@ -66,7 +66,17 @@
 // Readers never panic on bad input and never drop it silently. A line or record they cannot
 // use is returned as an *InputError naming the file, line and field
 // (trace: access.log:9: field "Time": ...) with a Reason used to count it, and the next Read
-// continues after it. Import counts these by reason in its Report, with the first occurrence
-// of each. Any other error from a reader (an I/O error, a corrupt gzip stream: *ReadError) is
-// fatal for that input.
+// continues after it; in a CloudTrail file, which holds its records on one line, it names the
+// record too (trace: trail.json:1: record 2: field "eventTime": ...). Import counts these by
+// reason in its Report, with the first occurrence of each; a record a trace cannot hold (the
+// zero time, 0001-01-01T00:00:00Z, which stands for a missing one) is such an error, never the
+// end of the import. Any other error from a reader (an I/O error, a corrupt gzip stream:
+// *ReadError) is fatal for that input.
+//
+// # Bounds
+//
+// A line is at most MaxLineBytes (1 MiB; a longer one is skipped); a line that has not ended
+// after 64 MiB ends its file (an input that is no trace, such as /dev/zero, is given up rather
+// than read for ever). Import honours its context between records, at every bad input and
+// between the passes of its merge sort.
 package trace

@@ -14,6 +14,9 @@ type InputError struct {
 	File string
 	// Line is the 1-based line of the bad input, 0 if it concerns the whole file.
 	Line int64
+	// Record is the 1-based index of the bad record in a file that holds several records per
+	// line (a CloudTrail log file, usually all on line 1), 0 otherwise.
+	Record int64
 	// Field is the native field name or log field at fault, "" if the whole line is.
 	Field string
 	// Reason is a short, fixed category (one of the Reason constants) used to count problems.
@@ -34,6 +37,11 @@ func (e *InputError) Error() string {
 		b = strconv.AppendInt(b, e.Line, 10)
 	}
 	b = append(b, ": "...)
+	if e.Record > 0 {
+		b = append(b, "record "...)
+		b = strconv.AppendInt(b, e.Record, 10)
+		b = append(b, ": "...)
+	}
 	if e.Field != "" {
 		b = append(b, "field "...)
 		b = strconv.AppendQuote(b, e.Field)
@@ -73,6 +81,12 @@ func errorf(format string, args ...any) error {
 		return errors.New(format)
 	}
 	return fmt.Errorf(format, args...)
+}
+
+// errZeroTime reports a time that is Go's zero time (0001-01-01T00:00:00Z), which a record
+// cannot hold: it means "no time" (Record.Validate). Logs write it for a missing time.
+func errZeroTime(text []byte) error {
+	return fmt.Errorf("%q is the zero time 0001-01-01T00:00:00Z, which stands for a missing time", text)
 }
 
 // ReadError is a fatal failure to read an input (an I/O error, a corrupt gzip stream). Line is

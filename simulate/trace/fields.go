@@ -169,6 +169,9 @@ func (d *fieldDecoder) setString(rec *Record, f field, b []byte) (string, error)
 			// A time near the ends of the range that its offset moves out of it in UTC.
 			return ReasonBadTime, errorf("%q is outside years 0 to 9999 in UTC", b)
 		}
+		if t.IsZero() {
+			return ReasonBadTime, errZeroTime(b)
+		}
 		rec.Time = t
 	case fService:
 		rec.Service = d.shared(f, b)

@@ -79,9 +79,12 @@ func (im *Importer) Import(ctx context.Context, inputs []string, w io.Writer) (r
 			return rep, err
 		}
 	}
-	src, err := sorter.Sorted()
+	src, err := sorter.SortedContext(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("trace: import: %w", err)
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+		return rep, err // "trace: sort: ..."
 	}
 	out := NewWriter(w)
 	for n := 0; ; n++ {
@@ -95,7 +98,7 @@ func (im *Importer) Import(ctx context.Context, inputs []string, w io.Writer) (r
 			break
 		}
 		if err != nil {
-			return rep, fmt.Errorf("trace: import: %w", err)
+			return rep, err // "trace: sort: ..."
 		}
 		if err := out.Write(&rec); err != nil {
 			return rep, fmt.Errorf("trace: import: writing output: %w", err)
@@ -121,13 +124,26 @@ func copyRecords(ctx context.Context, f *File, sorter *Sorter, rec *Record, t *t
 		var ie *InputError
 		switch {
 		case err == nil:
-			if err := sorter.Add(rec); err != nil {
-				return fmt.Errorf("trace: import: %s: %w", f.Name(), err)
+			// A reader's record that a trace cannot hold (Validate) is bad input at its line,
+			// never the end of the import.
+			var bad *invalidError
+			if verr := rec.Validate(); errors.As(verr, &bad) {
+				file, line := f.Position()
+				t.add(bad.inputError(file, line), false)
+				continue
+			}
+			if err := sorter.addValid(rec); err != nil {
+				return err
 			}
 		case err == io.EOF:
 			return nil
 		case errors.As(err, &ie):
 			t.add(ie, false)
+			// Bad input may come fast and without records (a device, a binary file): look at
+			// ctx for each one too.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		default:
 			t.addError(f.Name(), err)
 			return nil

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func importBytes(t *testing.T, im Importer, inputs ...string) ([]byte, Report) {
@@ -192,3 +194,64 @@ func TestImportFailures(t *testing.T) {
 type failWriter struct{ err error }
 
 func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
+
+// A zero time (0001-01-01T00:00:00Z, what a log writes for a missing time) is a bad time at its
+// file, line and field in every format, skipped and counted: it never ends the import.
+func TestImportZeroTime(t *testing.T) {
+	dir := t.TempDir()
+	s3, err := os.ReadFile("testdata/s3/access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3Lines := strings.SplitAfter(string(s3), "\n")
+	zeroS3 := strings.Replace(s3Lines[0], "[06/Feb/2019:00:00:38 +0000]", "[01/Jan/0001:00:00:00 +0000]", 1)
+	ct := `{"eventTime":"2025-03-14T09:26:53Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity"}`
+	files := map[string]struct {
+		data, field string
+		line        int
+	}{
+		"zero.jsonl": {`{"time":"2025-01-01T00:00:00Z","service":"EC2","operation":"DescribeInstances","outcome":"success"}` + "\n" +
+			`{"time":"0001-01-01T00:00:00Z","service":"EC2","operation":"DescribeInstances","outcome":"success"}` + "\n", "time", 2},
+		"zero.csv": {"time,service,operation,outcome\n2025-01-01T00:00:00Z,EC2,DescribeInstances,success\n" +
+			"0001-01-01T00:00:00Z,EC2,DescribeInstances,success\n", "time", 3},
+		"zero.log":  {s3Lines[1] + zeroS3, "Time", 2},
+		"zero.json": {"{\"Records\":[\n" + ct + ",\n" + strings.Replace(ct, "2025-03-14T09:26:53Z", "0001-01-01T00:00:00Z", 1) + "]}", "eventTime", 3},
+	}
+	for name, f := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(f.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		rep, err := Import(context.Background(), []string{path}, FormatAuto, &out)
+		if err != nil {
+			t.Errorf("%s: the import stopped: %v", name, err)
+			continue
+		}
+		is := issue(rep, ReasonBadTime)
+		if rep.Written != 1 || is.Count != 1 || is.First != fmt.Sprintf("%s:%d", path, f.line) ||
+			!strings.Contains(is.FirstError, `field "`+f.field+`"`) || !strings.Contains(is.FirstError, "zero time") ||
+			strings.Count(is.FirstError, "trace:") != 1 {
+			t.Errorf("%s: %d written, bad time %+v", name, rep.Written, is)
+		}
+	}
+}
+
+// Merging more temporary files than it opens at once takes passes over every record; a
+// cancelled context stops them.
+func TestSorterSortedContextStops(t *testing.T) {
+	s := NewSorter(t.TempDir(), 2)
+	defer s.Close()
+	rec := Record{Time: date(2025, 1, 1, 0, 0, 0, 0), Service: "EC2", Operation: "DescribeInstances", Outcome: OutcomeSuccess}
+	for i := range (maxFanIn + 1) * 2 {
+		rec.Time = rec.Time.Add(time.Duration(i%7) * time.Millisecond)
+		if err := s.Add(&rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.SortedContext(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("SortedContext with a cancelled context: %v", err)
+	}
+}

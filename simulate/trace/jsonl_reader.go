@@ -12,6 +12,10 @@ import (
 // skipped with an InputError.
 const MaxLineBytes = 1 << 20
 
+// maxSkipBytes bounds how much of one overlong line a reader skips looking for its end; past
+// it the rest of the file is skipped.
+const maxSkipBytes = 64 * MaxLineBytes
+
 // Reader reads a trace in the native JSON Lines format (see the package documentation).
 //
 // Read does not allocate in the steady state: strings that recur (services, operations,
@@ -314,8 +318,10 @@ func (l *lineReader) nextLong(b []byte) ([]byte, error) {
 	l.line++
 	l.long = append(l.long[:0], b...)
 	tooLong := false
+	read := int64(len(b))
 	for {
 		b, err := l.br.ReadSlice('\n')
+		read += int64(len(b))
 		if !tooLong && len(l.long)+len(b) > MaxLineBytes {
 			tooLong = true
 		}
@@ -323,6 +329,12 @@ func (l *lineReader) nextLong(b []byte) ([]byte, error) {
 			l.long = append(l.long, b...)
 		}
 		if err == bufio.ErrBufferFull {
+			if read > maxSkipBytes {
+				// Not a line-oriented file (a device such as /dev/zero, a binary file): give
+				// it up rather than read it to its end, which may never come.
+				l.long, l.err = l.long[:0], io.EOF
+				return nil, l.errorf("", ReasonMalformedLine, "line longer than %d bytes and still going: rest of the file skipped", maxSkipBytes)
+			}
 			continue
 		}
 		if err != nil && err != io.EOF {

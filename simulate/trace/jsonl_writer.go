@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -69,7 +70,30 @@ var (
 )
 
 func invalid(f field, msg string) error {
-	return fmt.Errorf("trace: invalid record: field %q: %s", f.String(), msg)
+	return &invalidError{field: f, msg: msg}
+}
+
+// invalidError is what Validate returns: the field at fault and what is wrong with it.
+type invalidError struct {
+	field field
+	msg   string
+}
+
+func (e *invalidError) Error() string {
+	return fmt.Sprintf("trace: invalid record: field %q: %s", e.field.String(), e.msg)
+}
+
+// inputError turns a record that Validate refuses into an *InputError at file:line, so that a
+// reader's record a trace cannot hold is skipped and counted like any other bad input.
+func (e *invalidError) inputError(file string, line int64) *InputError {
+	reason := ReasonBadField
+	switch {
+	case e.field == fTime:
+		reason = ReasonBadTime
+	case e.msg == "required":
+		reason = ReasonMissingField
+	}
+	return &InputError{File: file, Line: line, Field: e.field.String(), Reason: reason, Err: errors.New(e.msg)}
 }
 
 // appendJSON appends rec as one JSON object and a newline.

@@ -121,6 +121,9 @@ func (r *S3AccessLogReader) parse(line []byte, rec *Record) error {
 	if !ok {
 		return r.fieldErr(s3Time, ReasonBadTime, fmt.Errorf("%q is not [dd/Mon/yyyy:HH:MM:SS ±hhmm]", tok[s3Time]))
 	}
+	if t.IsZero() {
+		return r.fieldErr(s3Time, ReasonBadTime, errZeroTime(tok[s3Time]))
+	}
 	rec.Time = t
 
 	if isDash(tok[s3Operation]) {

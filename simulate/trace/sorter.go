@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,14 @@ func (s *Sorter) Add(rec *Record) error {
 	}
 	if err := rec.Validate(); err != nil {
 		return err
+	}
+	return s.addValid(rec)
+}
+
+// addValid adds a record Validate accepts.
+func (s *Sorter) addValid(rec *Record) error {
+	if s.sorted {
+		return errors.New("trace: Sorter.Add after Sorted")
 	}
 	s.buf = append(s.buf, *rec)
 	if len(s.buf) >= s.chunkSize {
@@ -113,6 +122,12 @@ func writeRun(path string, fill func(*Writer) error) error {
 
 // Sorted returns the added records in time order. The Source is valid until Close.
 func (s *Sorter) Sorted() (Source, error) {
+	return s.SortedContext(context.Background())
+}
+
+// SortedContext is Sorted, stopping with ctx's error when ctx is done: with more than 64
+// temporary files it merges them in passes first, which takes as long as copying the records.
+func (s *Sorter) SortedContext(ctx context.Context) (Source, error) {
 	if s.sorted {
 		return nil, errors.New("trace: Sorter.Sorted called twice")
 	}
@@ -131,9 +146,12 @@ func (s *Sorter) Sorted() (Source, error) {
 	for len(s.runs) > maxFanIn {
 		var next []string
 		for i := 0; i < len(s.runs); i += maxFanIn {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			group := s.runs[i:min(i+maxFanIn, len(s.runs))]
 			path := filepath.Join(s.dir, fmt.Sprintf("merge-%06d-%06d.jsonl", len(s.runs), i))
-			if err := s.mergeRuns(group, path); err != nil {
+			if err := s.mergeRuns(ctx, group, path); err != nil {
 				return nil, err
 			}
 			next = append(next, path)
@@ -148,7 +166,7 @@ func (s *Sorter) Sorted() (Source, error) {
 	return src, nil
 }
 
-func (s *Sorter) mergeRuns(paths []string, out string) error {
+func (s *Sorter) mergeRuns(ctx context.Context, paths []string, out string) error {
 	src, err := s.openRuns(paths)
 	if err != nil {
 		return err
@@ -156,7 +174,10 @@ func (s *Sorter) mergeRuns(paths []string, out string) error {
 	defer src.Close()
 	err = writeRun(out, func(w *Writer) error {
 		var rec Record
-		for {
+		for n := 1; ; n++ {
+			if n%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if err := src.Read(&rec); err == io.EOF {
 				return nil
 			} else if err != nil {
