@@ -25,10 +25,11 @@ type readmeBlock struct {
 	session string // runnable blocks with the same session run as one script
 	reason  string // why a block is not run
 	file    string // the repository file a "file" block shows
+	command string // the command whose output an "output" block shows
 	code    string
 }
 
-var markerRE = regexp.MustCompile(`^\s*<!--\s*(runnable(?:\s+session=(\S+))?|not run:\s*(.+?)|file:\s*(\S+))\s*-->\s*$`)
+var markerRE = regexp.MustCompile(`^\s*<!--\s*(runnable(?:\s+session=(\S+))?|not run:\s*(.+?)|file:\s*(\S+)|output of:\s*(.+?))\s*-->\s*$`)
 
 // parseReadme returns the fenced code blocks of a Markdown file with the marker comment on the
 // line right before each opening fence:
@@ -38,6 +39,8 @@ var markerRE = regexp.MustCompile(`^\s*<!--\s*(runnable(?:\s+session=(\S+))?|not
 //	<!-- not run: REASON -->           the block is not run, for the reason given
 //	<!-- file: PATH -->                 the block shows the repository file PATH (less its
 //	                                    leading comment lines) and must equal it
+//	<!-- output of: COMMAND -->        the block shows lines COMMAND prints (abridged: a subset,
+//	                                    in order)
 func parseReadme(path string) ([]readmeBlock, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -66,6 +69,8 @@ func parseReadme(path string) ([]readmeBlock, error) {
 					b.marker, b.session = "runnable", m[2]
 				case strings.HasPrefix(m[1], "file:"):
 					b.marker, b.file = "file", m[4]
+				case strings.HasPrefix(m[1], "output of:"):
+					b.marker, b.command = "output", m[5]
 				default:
 					b.marker, b.reason = "not run", m[3]
 				}
@@ -285,5 +290,58 @@ func TestParseReadme(t *testing.T) {
 	want := `3 sh "runnable" "" "" "echo one\n"|8 sh "runnable" "emu" "" "a &\n"|13 sh "not run" "" "needs Grafana" "grafana\n"|16 go "" "" "" "x := 1\n"|22 sh "runnable" "emu" "" "kill %1\n"|`
 	if got != want {
 		t.Errorf("parsed\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestReadmeOutputBlocksMatchTheCommands runs the command named by each block marked
+// <!-- output of: COMMAND --> (with bash, from the repository's root) and checks that every
+// non-blank line of the block is a line of what it prints, in the same order: a README may
+// abridge a command's output, never let it go stale.
+func TestReadmeOutputBlocksMatchTheCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the commands whose output the README shows")
+	}
+	blocks, err := parseReadme("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := 0
+	for _, b := range blocks {
+		if b.marker != "output" {
+			continue
+		}
+		outputs++
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		cmd := exec.CommandContext(ctx, "bash", "-e", "-c", b.command)
+		cmd.Dir = ".."
+		out, err := cmd.Output()
+		cancel()
+		if err != nil {
+			t.Errorf("README.md:%d: %s: %v", b.line, b.command, err)
+			continue
+		}
+		got := strings.Split(string(out), "\n")
+		for i := range got {
+			got[i] = strings.TrimRight(got[i], " ")
+		}
+		next := 0
+		for j, want := range strings.Split(b.code, "\n") {
+			want = strings.TrimRight(want, " ")
+			if want == "" {
+				continue
+			}
+			k := next
+			for k < len(got) && got[k] != want {
+				k++
+			}
+			if k == len(got) {
+				t.Errorf("README.md:%d: %q is not printed by %s (after the lines before it)\n--- printed\n%s", b.line+1+j, want, b.command, out)
+				break
+			}
+			next = k + 1
+		}
+	}
+	if outputs == 0 {
+		t.Error("no <!-- output of: COMMAND --> block in the README")
 	}
 }

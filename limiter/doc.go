@@ -100,11 +100,12 @@
 // instead of stepping towards it, per key. On the simulator's embedded scenarios (tollgate
 // simulate ec2-fleet, unknown-limit, noisy-neighbour, s3-hot-prefix) this throttles 13 to 24
 // times less than the SDK's adaptive mode. What it costs: a paced fleet leaves the server's
-// bucket a token or two from empty (its processes' calls come in clumps the server's steady
-// refill does not match), where the SDK's adaptive mode, throttled 2 to 11 times a second,
-// keeps it empty — so the calls the server could still have served when a run ends differ by a
-// few (under 0.05% of ec2-fleet's goodput); and a paced S3 prefix never shows S3 the sustained
-// SlowDown it splits a partition on. The README gives the figures.
+// bucket a few tokens from empty (its processes' calls come in clumps the server's steady
+// refill does not match; no refill is wasted while it runs), where the SDK's adaptive mode,
+// throttled 2 to 11 times a second, keeps it empty — so the tokens left when a run's window
+// closes differ by a few (2 to 7 against about one in ec2-fleet, under 0.05% of its goodput);
+// and a paced S3 prefix never shows S3 the sustained SlowDown it splits a partition on. The
+// README gives the figures.
 //
 // Reservations and cuts. Reserve hands out a delay; a caller waits it out and sends. A cut voids
 // every reservation made before it: the bucket restarts empty at the new rate instead of owing

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/tollgate/tollgate/internal/boundedfile"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -25,34 +25,11 @@ const MaxRulesFileBytes = 1 << 20
 // at most MaxRulesFileBytes: a device, a pipe or a directory named by mistake (/dev/zero never
 // ends) is refused before it is read.
 func LoadRules(path string) (Rules, error) {
-	b, err := readRulesFile(path)
+	b, err := boundedfile.Read(path, MaxRulesFileBytes, "rules")
 	if err != nil {
 		return nil, fmt.Errorf("limiter: read rules: %w", err)
 	}
 	return ParseRules(path, b)
-}
-
-// readRulesFile reads path, a regular file of at most MaxRulesFileBytes.
-// It checks before opening: opening a named pipe blocks until a writer comes.
-func readRulesFile(path string) ([]byte, error) {
-	if st, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxRulesFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxRulesFileBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes: not a rules file", path, MaxRulesFileBytes)
-	}
-	return b, nil
 }
 
 // ParseRules parses and validates rules from data, a YAML or JSON document; name is used in

@@ -3,10 +3,10 @@ package simulate
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tollgate/tollgate/internal/boundedfile"
 	"github.com/tollgate/tollgate/internal/yamlbound"
 	"github.com/tollgate/tollgate/limiter"
 )
@@ -64,34 +64,11 @@ func LoadRules(path string) (limiter.Rules, error) {
 }
 
 func loadRulesFile(path string) (*rulesFile, error) {
-	data, err := readBounded(path, MaxRulesFileBytes)
+	data, err := boundedfile.Read(path, MaxRulesFileBytes, "rules")
 	if err != nil {
 		return nil, fmt.Errorf("simulate: read rules: %w", err)
 	}
 	return parseRulesFile(path, data)
-}
-
-// readBounded reads path, which must be a regular file of at most limit bytes: a device,
-// a pipe or a directory named by mistake could block the reader or never end.
-func readBounded(path string, limit int64) ([]byte, error) {
-	if st, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return data, nil
 }
 
 // parseRulesFile checks that data is a bounded rules file and parses it with limiter.ParseRules.

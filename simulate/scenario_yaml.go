@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tollgate/tollgate/internal/boundedfile"
 	"github.com/tollgate/tollgate/internal/yamlbound"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate/server"
@@ -60,7 +61,7 @@ const (
 // LoadScenario reads a scenario file (see ParseScenario). A file larger than MaxScenarioBytes
 // is refused without being read whole.
 func LoadScenario(path string) (*Scenario, error) {
-	data, err := readBounded(path, MaxScenarioBytes)
+	data, err := boundedfile.Read(path, MaxScenarioBytes, "scenario")
 	if err != nil {
 		return nil, fmt.Errorf("simulate: read scenario: %w", err)
 	}

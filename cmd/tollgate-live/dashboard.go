@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate/tollgate/internal/cli"
+	"github.com/tollgate/tollgate/internal/outfile"
 	"github.com/tollgate/tollgate/metrics/dashboards"
 )
 
@@ -56,7 +57,7 @@ func newDashboardCommand() *cobra.Command {
 				dashPath = abs
 			}
 			var files []string
-			_, err := writeDir(cmd.Context(), out, func(stage string) error {
+			_, err := outfile.WriteDir(cmd.Context(), out, nil, func(stage string) error {
 				var err error
 				files, err = dashboards.WriteFiles(stage, dashboards.Provisioning{
 					PrometheusURL: promURL, DashboardsPath: dashPath, Targets: targets, Job: job, ScrapeInterval: interval,

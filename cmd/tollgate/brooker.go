@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/internal/cli"
+	"github.com/tollgate/tollgate/internal/outfile"
 	"github.com/tollgate/tollgate/simulate"
 	"github.com/tollgate/tollgate/simulate/plot"
 	"github.com/tollgate/tollgate/simulate/report"
@@ -109,7 +110,7 @@ jitter kind. Client counts whose points at once would hold more than --max-memor
 			if o.out == "" {
 				return nil
 			}
-			files, err := writeDir(cmd.Context(), o.out, nil, func(stage string) error {
+			files, err := outfile.WriteDir(cmd.Context(), o.out, nil, func(stage string) error {
 				for _, f := range []struct{ name, format string }{{"brooker.json", "json"}, {"brooker.md", "markdown"}, {"brooker.txt", "table"}} {
 					if err := writeStaged(filepath.Join(stage, f.name), func(w io.Writer) error { return report.WriteBrooker(w, f.format, r) }); err != nil {
 						return err

@@ -93,7 +93,7 @@ usable, no rules file is written and the exit status is 3.`,
 			case output != "":
 				return outfile.WriteFile(output, rulesYAML.Bytes())
 			case out != "":
-				_, err := writeDir(cmd.Context(), out, g, func(stage string) error {
+				_, err := outfile.WriteDir(cmd.Context(), out, g, func(stage string) error {
 					if err := outfile.WriteFile(filepath.Join(stage, "rules.yaml"), rulesYAML.Bytes()); err != nil {
 						return err
 					}

@@ -59,24 +59,6 @@ func checkOutputs(g *outfile.Guard, dir string, names []string) error {
 	return nil
 }
 
-// writeDir writes files into dir through a staging directory: write draws them into the
-// staging path; they are moved into dir together only when all are written, none is an input
-// (g) and ctx is not cancelled. It returns the files written, relative to dir.
-func writeDir(ctx context.Context, dir string, g *outfile.Guard, write func(stage string) error) ([]string, error) {
-	st, err := outfile.NewStage(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Abort()
-	if err := write(st.Path()); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return st.Commit(g)
-}
-
 // writeComparison prints c in the chosen format and, with --out, writes the report in every
 // format and the plots.
 func writeComparison(ctx context.Context, stdout io.Writer, o *reportFlags, g *outfile.Guard, c *simulate.Comparison) error {
@@ -86,7 +68,7 @@ func writeComparison(ctx context.Context, stdout io.Writer, o *reportFlags, g *o
 	if o.out == "" {
 		return nil
 	}
-	files, err := writeDir(ctx, o.out, g, func(stage string) error {
+	files, err := outfile.WriteDir(ctx, o.out, g, func(stage string) error {
 		for _, f := range []struct{ name, format string }{{"report.json", "json"}, {"report.md", "markdown"}, {"report.txt", "table"}} {
 			if err := writeStaged(filepath.Join(stage, f.name), func(w io.Writer) error { return report.Write(w, f.format, c) }); err != nil {
 				return err

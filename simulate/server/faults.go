@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tollgate/tollgate/internal/boundedfile"
 	"github.com/tollgate/tollgate/internal/yamlbound"
 )
 
@@ -185,19 +185,9 @@ const (
 // MaxFaultsFileBytes is refused without being read whole, as is anything but a regular file
 // (a device or a pipe could block the reader or never end).
 func LoadFaults(path string) (*FaultSchedule, error) {
-	if st, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("server: read faults file: %w", err)
-	} else if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("server: read faults file: %s: not a regular file", path)
-	}
-	f, err := os.Open(path)
+	data, err := boundedfile.Read(path, MaxFaultsFileBytes, "faults")
 	if err != nil {
 		return nil, fmt.Errorf("server: read faults file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFaultsFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("server: read faults file %s: %w", path, err)
 	}
 	return ParseFaults(path, data)
 }
