@@ -132,9 +132,16 @@
 //     [Policy.FallbackShare] sets a fixed fraction, and [Policy.FailClosed] refuses instead. Its
 //     queued calls are served from that bucket, in order. It says so: a StoreFallback event (and
 //     the tollgate_store_fallback gauge in package metrics) and a log line;
-//   - when the store answers again, the process reports what it spent without a lease; the store
-//     charges it to the pool, or to the process's next lease as a debt it repays before spending
-//     again; a StoreRecovered event says how long the fallback lasted and what it spent.
+//   - when the store answers again, the process reports what it spent without a lease and what
+//     its fallback share allowed. What the share allowed was AWS's refill meanwhile, which the
+//     store also counted in its pool (as the rate no lease held): the pool gives that back, as
+//     far as it holds it. What went beyond the share is charged to the pool, or to the
+//     process's next lease as a debt it repays before spending again. A StoreRecovered event
+//     says how long the fallback lasted and what it spent;
+//   - the first process back from a fallback starts a recovery: for a few lease lengths, the
+//     processes it last saw share the bucket and the store has not heard from since count as
+//     claiming and holding an equal share each ([State].Expect): they are still spending their
+//     fallback shares, so the processes back first get no more than theirs.
 //
 // A request carries an id, and the store answers a duplicate (a retry of a request whose first
 // copy got through) with the first answer: no lease is granted twice, no return counted twice.
@@ -143,28 +150,27 @@
 //
 // A redis-server that restarts without persistence loses every bucket. The first process that
 // comes back with a lease from the lost incarnation (its epoch) proves the loss: the bucket is
-// rebuilt with an empty pool (the fleet may well have spent AWS's burst) instead of a full one.
-// Each process tells the store how many processes it last saw share the bucket (Request.Fleet);
-// for a few lease lengths the rebuilt bucket counts the ones it has not heard from yet as
-// claiming an equal share and as holding it ([State].Expect): they are still spending their
-// fallback shares, so the processes that come back first get no more than theirs, and the pool
-// does not refill with the rate the others still spend. What a process spent in fallback beyond
-// its fallback share is charged. A process that never held a lease cannot tell a restart from a
-// new bucket: if it is the first to arrive, the bucket starts full (at most one burst too many,
-// and only if the fleet had spent the burst before the restart). A server restored from an old
-// snapshot is recognised by a process holding a lease newer than the store knows; its pool is
-// emptied too.
+// rebuilt with an empty pool (the fleet may well have spent AWS's burst) instead of a full one,
+// and what the processes spent in fallback within their shares is not charged (the rebuilt
+// pool never counted that refill); what they spent beyond is. As after any fallback, the
+// processes the rebuilt bucket has not heard from yet count as holding their equal shares (each
+// process tells the store how many processes it last saw share the bucket, Request.Fleet). A
+// process that never held a lease cannot tell a restart from a new bucket: if it is the first to
+// arrive, the bucket starts full (at most one burst too many, and only if the fleet had spent
+// the burst before the restart). A server restored from an old snapshot is recognised by a
+// process holding a lease newer than the store knows; its pool is emptied too.
 //
 // What it costs. Fail-closed, nothing: a process spends only its leases. Fail-open, the overlap
-// of the two ways of spending: a process still falling back (its breaker has not probed yet)
-// while the others lease again from a store that kept the bucket (a partition, not a restart)
-// spends its fallback share on top of theirs until it is back — at most the fallback shares of
-// the processes still out, for as long as they are out. Measured: a redis-server killed and
-// restarted under 4 processes offering twice the rate (TestRedisKilledAndRestarted, go test
-// -race -run KilledAndRestarted ./fleet/) sent 0 to 5 calls AWS's bucket would throttle (0 to
-// 0.7% of r·T over 7 s); a 5 s partition and two restarts in 60 s of virtual time
-// (TestVirtualOutagesAndRestarts) cost 1.1% of r·T fail-open, all of it in the 3 s after the
-// partition, and nothing fail-closed.
+// of the two ways of spending that the recovery does not cover: a process that falls back while
+// the others keep leasing (a renewal past the timeout on a starved machine) spends its fallback
+// share while its lease's share goes to the others once it has been silent for a lease length,
+// and a process still falling back more than a few lease lengths after the first came back
+// spends its share on top of theirs. Measured: a redis-server killed and restarted under 4
+// processes offering twice the rate (TestRedisKilledAndRestarted, go test -race -run
+// KilledAndRestarted ./fleet/) sent 0 to 5 calls AWS's bucket would throttle (0 to 0.7% of r·T
+// over 7 s), and the test bounds it by the fallback shares spent while the store was up; a 5 s
+// partition and two restarts in 60 s of virtual time (TestVirtualOutagesAndRestarts) cost
+// nothing, fail-open or fail-closed.
 //
 // # Concurrency and memory
 //

@@ -25,6 +25,9 @@ type loadResult struct {
 	sends      []time.Time // when admitted calls are due to be sent
 	refused    int
 	maxLatency time.Duration // the slowest decision
+	// trace is, every 500 ms, the process's mode and level and how its decisions went since
+	// the last entry: a failure's timeline.
+	trace []string
 }
 
 // offerLoad makes decisions on bucket id at perSecond calls per second (a ticker: load
@@ -34,6 +37,8 @@ func offerLoad(c *Client, id BucketID, spec Spec, perSecond float64, maxWait tim
 	var r loadResult
 	tick := time.NewTicker(time.Duration(float64(time.Second) / perSecond))
 	defer tick.Stop()
+	var traced time.Time
+	outcomes := map[string]int{}
 	for {
 		select {
 		case <-stop:
@@ -47,12 +52,23 @@ func offerLoad(c *Client, id BucketID, spec Spec, perSecond float64, maxWait tim
 		if d.Queued {
 			c.Unqueue(id, 1) // this caller does not wait for a later lease
 		}
-		if d.OK {
+		switch {
+		case d.OK:
 			// A caller sleeps Delay once it has the answer (as limiter.Wait does): a decision
 			// that waited for the store sends that much later.
 			r.sends = append(r.sends, answered.Add(d.Delay))
-		} else {
+			outcomes["ok"]++
+		case d.Queued:
 			r.refused++
+			outcomes["queued"]++
+		default:
+			r.refused++
+			outcomes[d.Reason.String()]++
+		}
+		if answered.Sub(traced) >= 500*time.Millisecond {
+			st, _ := c.Bucket(answered, id)
+			r.trace = append(r.trace, fmt.Sprintf("%v %.1f/%.1f %v", st.Mode, st.Level, st.Local, outcomes))
+			traced, outcomes = answered, map[string]int{}
 		}
 	}
 }
@@ -158,6 +174,7 @@ func logTimeline(t *testing.T, start time.Time, results []loadResult, logs []*ev
 			w = append(w, inWindow(r.sends, from, from.Add(500*time.Millisecond)))
 		}
 		t.Logf("client %d: calls due per 500 ms %v, refused %d, slowest decision %v", i, w, r.refused, r.maxLatency.Round(time.Microsecond))
+		t.Logf("  every 500 ms, mode level/capacity and the decisions since: %s", strings.Join(r.trace, "; "))
 		var b strings.Builder
 		logs[i].mu.Lock()
 		for _, e := range logs[i].evs {

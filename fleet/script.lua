@@ -4,7 +4,8 @@
 --
 -- KEYS[1]  bucket hash  {r, b, p, t, c, e}: rate, burst, pool, stamp (µs), created (µs), epoch;
 --                       and the learned rate (learn.go): {l, s, h, bb, pl, a, w, k, cv}: learned,
---                       successes, throttles, base, plateau, armed, window, cut, curve (µs)
+--                       successes, throttles, base, plateau, armed, window, cut, curve (µs);
+--                       and the recovery (State.Since, Expect): {rs, x}: since (µs), expect
 -- KEYS[2]  leases hash  process id -> "share burst expires seq reqid demand level live seen
 --                       carry carryuntil"
 -- Both keys carry the same hash tag, so they live in one Redis Cluster slot.
@@ -49,8 +50,8 @@ local function idle_expiry(t, r, b) return 4 * t + math.floor(b / r * 1e6) + 1e6
 local lost = false
 local rate, burst, pool, stamp, created, epoch
 local L = {learned = 0, succ = 0, thr = 0, base = 0, plateau = 0, armed = 0, win = 0, cut = 0, curve = 0}
-local expect = 0
-local h = redis.call('HMGET', KEYS[1], 'r', 'b', 'p', 't', 'c', 'e', 'l', 's', 'h', 'bb', 'pl', 'a', 'w', 'k', 'cv', 'x')
+local expect, since = 0, 0
+local h = redis.call('HMGET', KEYS[1], 'r', 'b', 'p', 't', 'c', 'e', 'l', 's', 'h', 'bb', 'pl', 'a', 'w', 'k', 'cv', 'x', 'rs')
 if h[1] then
   rate, burst, pool = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])
   stamp, created, epoch = tonumber(h[4]), tonumber(h[5]), h[6]
@@ -58,11 +59,13 @@ if h[1] then
   L.base, L.plateau = tonumber(h[10]) or 0, tonumber(h[11]) or 0
   L.armed, L.win, L.cut, L.curve = tonumber(h[12]) or 0, tonumber(h[13]) or 0, tonumber(h[14]) or 0, tonumber(h[15]) or 0
   expect = tonumber(h[16]) or 0
+  since = tonumber(h[17]) or created
 else
   -- A first request creates the bucket; a process that held a lease proves it was lost.
   redis.call('DEL', KEYS[2])
   lost = qseq > 0 or qepoch ~= ''
   rate, burst, pool, stamp, created, epoch = qrate, qburst, qburst, now, now, int(now)
+  since = now
   if lost then pool = 0 end
 end
 now = max(now, stamp)
@@ -103,15 +106,17 @@ if rec and rec.reqid == reqid then
     fmt(rate_now()), learned_flag()}
 end
 
--- The processes a young bucket expects and has not heard from (State.unheard).
+-- The processes a recovering bucket expects and has not heard from (State.unheard, heard).
 local keep = 4 * ttl
-local function unheard(t, heard)
-  if t - created >= keep or expect <= heard then return 0 end
-  return expect - heard
+local function unheard(t, n)
+  if t - since >= keep or expect <= n then return 0 end
+  return expect - n
 end
-local function count(tbl)
+local function heard(t, skip)
   local n = 0
-  for _ in pairs(tbl) do n = n + 1 end
+  for id, r in pairs(recs) do
+    if id ~= skip and (r.seen >= since or r.expires > t) then n = n + 1 end
+  end
   return n
 end
 
@@ -144,7 +149,7 @@ if now > stamp then
     bheld = bheld + recs[id].burst
   end
   local r_now, b_now = rate_now(), burst_now()
-  local ph = unheard(t, count(recs))
+  local ph = unheard(t, heard(t, nil))
   if ph > 0 then
     held = held + ph * r_now / expect
     bheld = bheld + ph * b_now / expect
@@ -172,7 +177,10 @@ elseif rec and qseq > rec.seq then
   lost = true
 end
 
-if now - created < keep then expect = max(expect, fleet) end
+if allowance > 0 and now - since >= keep then
+  since, expect = now, 0
+end
+if now - since < keep then expect = max(expect, fleet) end
 
 -- Forget records long past their lease.
 for id, r in pairs(recs) do
@@ -268,9 +276,7 @@ for _, id in ipairs(ids) do
   held = held + share_at(recs[id], now)
   bheld = bheld + recs[id].burst
 end
-local others = count(recs)
-if rec then others = others - 1 end
-local ph = unheard(now, others + 1)
+local ph = unheard(now, heard(now, client) + 1)
 if ph > 0 then
   held = held + ph * rnow / expect
   bheld = bheld + ph * bnow / expect
@@ -280,7 +286,7 @@ end
 local function fair_share()
   local claims = {}
   for _, id in ipairs(claimants) do claims[#claims + 1] = {id = id, d = recs[id].demand} end
-  if now - created < keep then
+  if now - since < keep then
     while #claims < fleet - 1 do claims[#claims + 1] = {id = '', d = rnow} end
   end
   claims[#claims + 1] = {id = client, d = demand}
@@ -317,11 +323,17 @@ end
 
 local level = min(qlevel, lburst)
 pool = pool + (qlevel - level + max(overflow, 0))
-if lost then unbacked = max(unbacked - allowance, 0) end
-if unbacked > 0 then
-  local pay = min(unbacked, max(pool, 0))
+-- Spending without a lease: the share's part gives the pool back what it counted too (a kept
+-- bucket), the excess is paid from the pool or is a debt (State.Apply).
+local excess = max(unbacked - allowance, 0)
+local within = unbacked - excess
+if not lost and within > 0 then
+  pool = pool - min(within, max(pool, 0))
+end
+if excess > 0 then
+  local pay = min(excess, max(pool, 0))
   pool = pool - pay
-  level = level - (unbacked - pay)
+  level = level - (excess - pay)
 end
 if share == 0 then
   pool = pool + level
@@ -357,7 +369,7 @@ redis.call('HSET', KEYS[2], client, table.concat({fmt(share), fmt(lburst), int(e
 redis.call('HSET', KEYS[1], 'r', fmt(rate), 'b', fmt(burst), 'p', fmt(pool), 't', int(now),
   'c', int(created), 'e', epoch, 'l', fmt(L.learned), 's', fmt(L.succ), 'h', fmt(L.thr),
   'bb', fmt(L.base), 'pl', fmt(L.plateau), 'a', int(L.armed), 'w', int(L.win), 'k', int(L.cut),
-  'cv', int(L.curve), 'x', int(expect))
+  'cv', int(L.curve), 'x', int(expect), 'rs', int(since))
 local idle = math.ceil(idle_expiry(ttl, rate, burst) / 1000)
 redis.call('PEXPIRE', KEYS[1], idle)
 redis.call('PEXPIRE', KEYS[2], idle)

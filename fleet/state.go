@@ -40,10 +40,15 @@ type State struct {
 	Learned, Succ, Thr, Base, Plateau float64
 	Armed, Win, Cut, Curve            int64
 
-	// Expect is how many processes the requests to a young bucket (younger than a few lease
-	// lengths: rebuilt after a loss) said share it (Request.Fleet). Until it has heard from
-	// them, the ones it has not heard from count as holding an equal share of the rate and
-	// burst: the pool does not refill with the rate their old leases still spend.
+	// Since (µs) starts the bucket's latest recovery: its creation (a rebuild after a loss, or
+	// a new bucket), or the first request from a process coming back from a fallback to a
+	// bucket the store kept (a partition). For a few lease lengths after it (recordKeep),
+	// Expect is the most processes the requests said share the bucket (Request.Fleet), and
+	// those the bucket has not heard from since — no request since Since, no live lease —
+	// count as claiming and holding an equal share of the rate and burst: they are still
+	// spending their fallback shares, so the processes back first get no more than theirs,
+	// and the pool does not refill with the rate the others still spend.
+	Since  int64
 	Expect int
 }
 
@@ -90,9 +95,12 @@ type Request struct {
 	// Unbacked is what the process spent since its last lease without one (fallback while the
 	// store was unreachable). The store charges it to the pool, or to the process's new lease.
 	Unbacked float64
-	// Allowance is the part of Unbacked the process's fallback share allowed: its part of the
-	// bucket's refill while it could not reach the store. When the store has lost the bucket
-	// (and rebuilt it with an empty pool, not knowing that refill) only the excess is charged.
+	// Allowance is what the process's fallback share allowed: its part of the bucket's refill
+	// while it could not reach the store. The store's pool counted that refill too (as the rate
+	// no lease held), so Unbacked up to Allowance takes back from the pool what it holds, never
+	// more (a store that lost the bucket rebuilt the pool without it: nothing); only the excess
+	// is charged in full, to the pool or as a debt. Allowance > 0 also says the process comes
+	// back from a fallback: a recovery starts (State.Since).
 	Allowance float64
 	// Overflow is the refill the process's local bucket could not hold since its last renewal
 	// (the bucket was full): share it did not use, which the store puts back in the pool.
@@ -155,7 +163,7 @@ func recordKeep(ttl int64) int64 { return 4 * ttl }
 // since the fleet may have spent AWS's burst already.
 func newState(now int64, q *Request) (*State, bool) {
 	lost := q.Seq > 0 || q.Epoch != ""
-	st := &State{Rate: q.Rate, Burst: q.Burst, Pool: q.Burst, Stamp: now, Created: now,
+	st := &State{Rate: q.Rate, Burst: q.Burst, Pool: q.Burst, Stamp: now, Created: now, Since: now,
 		Epoch: strconv.FormatInt(now, 10), Idle: idleExpiry(q.TTL, q.Rate, q.Burst), Clients: map[string]*Record{}}
 	if lost {
 		st.Pool = 0
@@ -198,7 +206,12 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		lost = true
 	}
 
-	if now-st.Created < keep {
+	if q.Allowance > 0 && now-st.Since >= keep {
+		// A process comes back from a fallback (it spent a fallback share) to a bucket the
+		// store kept: the others it last saw may still be falling back.
+		st.Since, st.Expect = now, 0
+	}
+	if now-st.Since < keep {
 		st.Expect = max(st.Expect, q.Fleet)
 	}
 
@@ -242,11 +255,7 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		sharesHeld += st.Clients[id].shareAt(now)
 		burstHeld += st.Clients[id].Burst
 	}
-	others := len(st.Clients)
-	if rec != nil {
-		others--
-	}
-	if ph := st.unheard(now, keep, others+1); ph > 0 {
+	if ph := st.unheard(now, keep, st.heard(now, q.Client)+1); ph > 0 {
 		sharesHeld += ph * rate / float64(st.Expect)
 		burstHeld += ph * bucketBurst / float64(st.Expect)
 	}
@@ -257,7 +266,7 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		for _, id := range claimants {
 			claims = append(claims, claim{id, st.Clients[id].Demand})
 		}
-		if now-st.Created < keep {
+		if now-st.Since < keep {
 			for len(claims) < q.Fleet-1 {
 				claims = append(claims, claim{"", rate}) // a process not heard from yet
 			}
@@ -277,15 +286,21 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	// not use, go back to the pool.
 	level := min(q.Level, burst)
 	st.Pool += q.Level - level + max(q.Overflow, 0)
-	// Spending without a lease is paid from the pool if it can, else it is the process's debt.
-	unbacked := q.Unbacked
-	if lost {
-		unbacked = max(unbacked-q.Allowance, 0)
+	// Spending without a lease. What the process's fallback share allowed (Allowance) was
+	// AWS's refill while the store could not be reached; a store that kept the bucket counted
+	// that refill in its pool too (the rate no lease held), so the pool gives it back, as far
+	// as it holds it — never as a debt: the pool could not hold more than its burst, and AWS's
+	// bucket refilled what the share spent. A store that lost the bucket rebuilt the pool
+	// without it. What went beyond the share is paid from the pool if it can, else it is the
+	// process's debt.
+	excess := max(q.Unbacked-q.Allowance, 0)
+	if within := q.Unbacked - excess; !lost && within > 0 {
+		st.Pool -= min(within, max(st.Pool, 0))
 	}
-	if unbacked > 0 {
-		pay := min(unbacked, max(st.Pool, 0))
+	if excess > 0 {
+		pay := min(excess, max(st.Pool, 0))
 		st.Pool -= pay
-		level -= unbacked - pay
+		level -= excess - pay
 	}
 	if share == 0 {
 		// No lease: a debt the process cannot carry goes to the pool.
@@ -386,7 +401,7 @@ func (st *State) advance(now int64, minBurst float64, keep int64) {
 		burstHeld += st.Clients[id].Burst
 	}
 	rate, bucketBurst := st.rate(), st.burst(minBurst)
-	if ph := st.unheard(t, keep, len(st.Clients)); ph > 0 {
+	if ph := st.unheard(t, keep, st.heard(t, "")); ph > 0 {
 		sharesHeld += ph * rate / float64(st.Expect)
 		burstHeld += ph * bucketBurst / float64(st.Expect)
 	}
@@ -405,13 +420,25 @@ func (st *State) advance(now int64, minBurst float64, keep int64) {
 	st.Stamp = now
 }
 
-// unheard is how many of the processes a young bucket expects (Expect) it has not heard from at
-// t, when heard have a record: they count as holding an equal share each.
+// unheard is how many of the processes a recovering bucket expects (Expect) it has not heard
+// from at t, when it has heard from heard: they count as holding an equal share each.
 func (st *State) unheard(t, keep int64, heard int) float64 {
-	if t-st.Created >= keep || st.Expect <= heard {
+	if t-st.Since >= keep || st.Expect <= heard {
 		return 0
 	}
 	return float64(st.Expect - heard)
+}
+
+// heard counts the processes but skip that the bucket has heard from since its recovery began
+// (Since), or that hold a lease at t.
+func (st *State) heard(t int64, skip string) int {
+	n := 0
+	for id, r := range st.Clients {
+		if id != skip && (r.Seen >= st.Since || r.Expires > t) {
+			n++
+		}
+	}
+	return n
 }
 
 // refill adds add tokens to pool p, up to capacity c. A pool already above c (its capacity

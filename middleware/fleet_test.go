@@ -197,8 +197,11 @@ func TestFleetStoreKilledAndRestartedWithSDKClients(t *testing.T) {
 	if after < 30 {
 		t.Errorf("%d calls succeeded in the last 2 s, after the restart", after)
 	}
-	// No decision waited on the dead server beyond the timeout (plus scheduling slack).
-	if slowest > timeout+40*time.Millisecond {
+	// No decision waited on the dead server beyond the timeout. A loaded machine (-race, other
+	// packages' tests on 2 cores) adds scheduling delays of tens, at times hundreds, of
+	// milliseconds, hence the margin, which still catches a decision blocked on go-redis's own
+	// timeouts (5 s to dial, 3 s to read).
+	if slowest > timeout+time.Second {
 		t.Errorf("a store decision took %v, past the %v timeout", slowest, timeout)
 	}
 	// Events: every process fell back and came back; the restart was noticed.
