@@ -439,14 +439,25 @@ func (a *Account) waitFor(now time.Time, need, rate float64) (time.Duration, boo
 		span := a.carryEnd.Sub(now)
 		c := a.carryRate * span.Seconds()
 		if need <= c {
-			return time.Duration(math.Ceil(need / a.carryRate * 1e9)), true
+			return seconds(need / a.carryRate), true
 		}
 		wait, need = span, need-c
 	}
 	if rate <= 0 {
 		return 0, false
 	}
-	return wait + time.Duration(math.Ceil(need/rate*1e9)), true
+	return wait + seconds(need/rate), true
+}
+
+// seconds converts s seconds to a Duration, rounded up, and to the longest Duration when it is
+// longer: a float beyond int64's range does not convert to a Duration (on amd64 it becomes the
+// most negative one, a wait that every bound lets through).
+func seconds(s float64) time.Duration {
+	const most = time.Duration(math.MaxInt64) / 2 // room to add a carried share's span
+	if ns := math.Ceil(s * 1e9); ns < float64(most) {
+		return time.Duration(ns)
+	}
+	return most
 }
 
 // spent books n tokens taken from the local bucket.

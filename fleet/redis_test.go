@@ -35,9 +35,11 @@ type loadResult struct {
 // the answer came, plus its Delay.
 func offerLoad(c *Client, id BucketID, spec Spec, perSecond float64, maxWait time.Duration, stop <-chan struct{}) loadResult {
 	var r loadResult
+	start := time.Now()
 	tick := time.NewTicker(time.Duration(float64(time.Second) / perSecond))
 	defer tick.Stop()
 	var traced time.Time
+	var longest time.Duration // the longest delay of an admitted call since the last trace entry
 	outcomes := map[string]int{}
 	for {
 		select {
@@ -58,6 +60,7 @@ func offerLoad(c *Client, id BucketID, spec Spec, perSecond float64, maxWait tim
 			// that waited for the store sends that much later.
 			r.sends = append(r.sends, answered.Add(d.Delay))
 			outcomes["ok"]++
+			longest = max(longest, d.Delay)
 		case d.Queued:
 			r.refused++
 			outcomes["queued"]++
@@ -67,8 +70,9 @@ func offerLoad(c *Client, id BucketID, spec Spec, perSecond float64, maxWait tim
 		}
 		if answered.Sub(traced) >= 500*time.Millisecond {
 			st, _ := c.Bucket(answered, id)
-			r.trace = append(r.trace, fmt.Sprintf("%v %.1f/%.1f %v", st.Mode, st.Level, st.Local, outcomes))
-			traced, outcomes = answered, map[string]int{}
+			r.trace = append(r.trace, fmt.Sprintf("%v %v %.1f/%.1f %v ≤%v", answered.Sub(start).Round(time.Millisecond),
+				st.Mode, st.Level, st.Local, outcomes, longest.Round(time.Millisecond)))
+			traced, outcomes, longest = answered, map[string]int{}, 0
 		}
 	}
 }
@@ -174,7 +178,7 @@ func logTimeline(t *testing.T, start time.Time, results []loadResult, logs []*ev
 			w = append(w, inWindow(r.sends, from, from.Add(500*time.Millisecond)))
 		}
 		t.Logf("client %d: calls due per 500 ms %v, refused %d, slowest decision %v", i, w, r.refused, r.maxLatency.Round(time.Microsecond))
-		t.Logf("  every 500 ms, mode level/capacity and the decisions since: %s", strings.Join(r.trace, "; "))
+		t.Logf("  every 500 ms: time, mode, level/capacity, the decisions since and their longest delay: %s", strings.Join(r.trace, "; "))
 		var b strings.Builder
 		logs[i].mu.Lock()
 		for _, e := range logs[i].evs {

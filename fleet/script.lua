@@ -315,6 +315,7 @@ end
 local share, lburst = 0, 0
 if not release then
   share = max(min(fair_share(), rnow - held), 0)
+  if share < rnow * 1e-9 then share = 0 end -- rounding left of a rate the others hold
   if share > 0 then
     lburst = min(max(bnow * share / rnow, minburst), max(bnow - bheld, 0))
     if lburst < minburst then share, lburst = 0, 0 end

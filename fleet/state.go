@@ -274,6 +274,11 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		claims = append(claims, claim{q.Client, q.Demand})
 		fair := fairShares(rate, claims)[len(claims)-1]
 		share = max(min(fair, rate-sharesHeld), 0)
+		if share < rate*1e-9 {
+			// Rounding left of a rate the others hold (100 - 7·(100/7)): no share. A lease of
+			// 1e-14 tokens per second would refill a call in millions of years.
+			share = 0
+		}
 		if share > 0 {
 			burst = min(max(bucketBurst*share/rate, q.MinBurst), max(bucketBurst-burstHeld, 0))
 			if burst < q.MinBurst {

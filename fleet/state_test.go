@@ -10,8 +10,8 @@ import (
 
 // TestApplyInvariants drives State.Apply with random requests and checks, after every one, the
 // invariants the fleet's safety rests on: the shares of live leases never exceed the rate, their
-// bursts plus the pool never exceed the burst, and a granted lease's level never exceeds its
-// burst.
+// bursts plus the pool never exceed the burst, a granted lease's level never exceeds its burst,
+// and no lease is granted a share of rounding noise (what is left of a rate the others hold).
 func TestApplyInvariants(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -50,6 +50,9 @@ func TestApplyInvariants(t *testing.T) {
 			}
 			if bursts+st.Pool > st.Burst*(1+eps)+eps {
 				t.Fatalf("seed %d step %d: live bursts %v + pool %v exceed the burst %v", seed, step, bursts, st.Pool, st.Burst)
+			}
+			if r.Share > 0 && r.Share < r.Rate*1e-9 {
+				t.Fatalf("seed %d step %d: lease %+v: a share of rounding noise", seed, step, r)
 			}
 			if r.Share > 0 && (r.Level > r.Burst+eps || r.Burst < q.MinBurst) {
 				t.Fatalf("seed %d step %d: lease %+v: level above burst, or burst below a call", seed, step, r)
