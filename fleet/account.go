@@ -8,9 +8,12 @@ import (
 
 // Spec is a shared bucket's shape as the process's rules give it.
 type Spec struct {
-	Rate  float64 // tokens per second (> 0)
+	Rate  float64 // tokens per second (> 0): the rule's; the fleet may learn a lower one
 	Burst float64 // tokens (> 0)
 	Cost  float64 // tokens one call takes: the least burst worth leasing (0 means 1)
+	// Adaptive: the fleet learns the bucket's rate from AWS's answers (Account.Feedback),
+	// one rate for the whole fleet (learn.go). Off, the bucket keeps Rate.
+	Adaptive bool
 }
 
 func (s Spec) cost() float64 {
@@ -75,7 +78,7 @@ const (
 	// its next renewal asks again).
 	RefusedShare Refusal = iota + 1
 	// RefusedLease: the call would wait past the end of the process's lease: the tokens it
-	// needs are not the process's yet.
+	// needs are not the process's yet. (Reserve queues such a call instead: Decision.Queued.)
 	RefusedLease
 	// RefusedMaxWait: the call would wait longer than the caller allows.
 	RefusedMaxWait
@@ -103,6 +106,12 @@ type Decision struct {
 	// NeedLease: the process holds no lease and may ask for one: renew (Begin, then
 	// Complete or Fail) and decide again.
 	NeedLease bool
+	// Queued: the call's tokens come after the lease ends, when the next lease (or the
+	// fallback) refills them. The call waits in the process's queue, holding no tokens (the
+	// store knows nothing of it): after Delay it decides again (Redecide, queued) and is
+	// admitted if the lease then backs it. Calls that arrive meanwhile wait behind it.
+	// Unqueue takes a call that gives up out of the queue.
+	Queued bool
 }
 
 // Mode is where an Account's tokens come from.
@@ -160,6 +169,9 @@ type Account struct {
 
 	level float64   // local bucket: tokens (negative: reserved ahead)
 	stamp time.Time // level is as of stamp
+	// queued is the tokens of the calls waiting for a later lease (Decision.Queued): a new
+	// call waits behind them.
+	queued float64
 
 	pending       bool
 	pendingRefill float64 // refill under the lease while the renewal is in flight
@@ -177,6 +189,21 @@ type Account struct {
 	short     bool      // a call found the lease short since the last renewal
 	used      bool      // a call since the last renewal
 	dem       demand
+
+	// AWS's answers since the last renewal (Feedback), and those of the renewal in flight.
+	succ, thr         float64
+	sentSucc, sentThr float64
+	// rate is the fleet's rate in force at the last reply (0: none yet: the rule's), and
+	// learned whether the fleet learned it.
+	rate    float64
+	learned bool
+	// throttled: AWS throttled a call since the last renewal (it renews early, so the fleet
+	// learns soon). more: at the last renewal the store had more to give than this lease —
+	// tokens in its pool, or a share below an equal split — or the fleet was changing (the
+	// processes sharing the bucket changed, the store had lost it, this process came back from
+	// a fallback), so a lease found short is renewed early; when every process is short and
+	// shares are equal and settled, renewing early gives nothing.
+	throttled, more bool
 }
 
 // NewAccount returns the account of process client (unique in the fleet) on a bucket of shape
@@ -206,7 +233,32 @@ func (a *Account) Unbacked() float64 { return a.unbacked + a.sentUnbacked }
 // the store.
 func (a *Account) SetSpec(s Spec) { a.spec = s }
 
-// fallbackShape is the local bucket without the store.
+// Rate reports the bucket's rate in force as the store last said (the rule's before it has
+// said anything), its burst at that rate, and whether the fleet learned it (below the rule's).
+func (a *Account) Rate() (rate, burst float64, learned bool) {
+	rate, burst = a.spec.Rate, a.spec.Burst
+	if a.rate > 0 && a.rate < rate {
+		burst = max(burst*a.rate/rate, a.spec.cost())
+		rate = a.rate
+	}
+	return rate, burst, a.learned
+}
+
+// Level reports the tokens the process holds at now (negative: reserved ahead) and its local
+// bucket's capacity (0 without a lease or fallback share).
+func (a *Account) Level(now time.Time) (level, capacity float64) {
+	now = a.advance(now)
+	switch a.mode {
+	case Leased:
+		return a.level, a.burst
+	case Fallback:
+		_, b := a.fallbackShape()
+		return a.level, b
+	}
+	return a.level, 0
+}
+
+// fallbackShape is the local bucket without the store: a share of the fleet's rate in force.
 func (a *Account) fallbackShape() (rate, burst float64) {
 	if a.pol.FailClosed {
 		return 0, 0
@@ -218,8 +270,34 @@ func (a *Account) fallbackShape() (rate, burst float64) {
 			f = 1 / float64(a.live)
 		}
 	}
-	return a.spec.Rate * f, max(a.spec.Burst*f, a.spec.cost())
+	r, b, _ := a.Rate()
+	return r * f, max(b*f, a.spec.cost())
 }
+
+// Feedback records AWS's answer to a call at now: a throttle or a success (other outcomes teach
+// nothing). The counts go to the store at the next renewal, where the fleet learns its rate;
+// a throttle brings that renewal forward. retryAfter (a server's hint, capped at 20 s) holds
+// the process's next call back until it has passed.
+func (a *Account) Feedback(now time.Time, throttled bool, retryAfter time.Duration) {
+	now = a.advance(now)
+	if throttled {
+		a.thr++
+		a.throttled = true
+	} else {
+		a.succ++
+	}
+	if retryAfter > 0 {
+		rate := a.share
+		if a.mode == Fallback {
+			rate, _ = a.fallbackShape()
+		}
+		pause := min(retryAfter, maxRetryAfter).Seconds()
+		a.level = min(a.level, a.spec.cost()-float64(pause*rate))
+	}
+}
+
+// maxRetryAfter caps a server's Retry-After hint, as the limiter does.
+const maxRetryAfter = 20 * time.Second
 
 // advance brings the local bucket to now: refill under the lease (not while a renewal is in
 // flight, not past the lease's end) or under the fallback share. A lease that has ended leaves
@@ -270,19 +348,28 @@ func (a *Account) advance(now time.Time) time.Time {
 // tokens are reserved ahead, no later than the lease's end), or refused. maxWait < 0 means no
 // limit of the caller's; 0 means the call may not wait.
 func (a *Account) Reserve(now time.Time, n float64, maxWait time.Duration) Decision {
-	return a.take(now, n, maxWait, true)
+	return a.take(now, n, maxWait, true, false)
 }
 
 // Allow takes n tokens if the local bucket holds them at now, never reserving ahead.
-func (a *Account) Allow(now time.Time, n float64) Decision { return a.take(now, n, 0, true) }
+func (a *Account) Allow(now time.Time, n float64) Decision { return a.take(now, n, 0, true, false) }
 
-// Redecide is Reserve again for a call that got NeedLease, once the renewal has ended: its
-// demand is not counted twice.
-func (a *Account) Redecide(now time.Time, n float64, maxWait time.Duration) Decision {
-	return a.take(now, n, maxWait, false)
+// Redecide is Reserve again for a call that got NeedLease, once the renewal has ended, or that
+// was queued (queued set: it leaves the queue, and goes back to it if it must wait longer):
+// its demand is not counted twice.
+func (a *Account) Redecide(now time.Time, n float64, maxWait time.Duration, queued bool) Decision {
+	if queued {
+		a.Unqueue(n)
+	}
+	return a.take(now, n, maxWait, false, queued)
 }
 
-func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count bool) Decision {
+// Unqueue takes a queued call of n tokens out of the queue: its caller gave up.
+func (a *Account) Unqueue(n float64) { a.queued = max(a.queued-n, 0) }
+
+// take decides a call; queued marks a call that was queued and has left the queue to ask again
+// (its caller took it out: Unqueue).
+func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count, queued bool) Decision {
 	now = a.advance(now)
 	if count {
 		a.dem.add(now, n, a.pol.ttl())
@@ -306,28 +393,42 @@ func (a *Account) take(now time.Time, n float64, maxWait time.Duration, count bo
 	case Fallback:
 		rate, _ = a.fallbackShape()
 	}
-	if a.level >= n {
-		a.level -= n
-		a.spent(n)
+	// have is what the local bucket holds for this call: a new call waits behind the queued
+	// ones; a queued call asking again (at its turn, as its Delay was reckoned) does not.
+	have := a.level
+	if !queued {
+		have -= a.queued
+	}
+	if have >= n {
+		a.takeNow(n)
 		return Decision{OK: true}
 	}
 	a.short = true
-	delay, ok := a.waitFor(now, n-a.level, rate)
+	delay, ok := a.waitFor(now, n-have, rate)
 	if !ok {
 		if a.mode == Fallback {
 			return Decision{Reason: RefusedFailClosed}
 		}
 		return Decision{Reason: RefusedShare}
 	}
-	switch {
-	case maxWait >= 0 && delay > maxWait:
+	if maxWait >= 0 && delay > maxWait {
 		return Decision{Reason: RefusedMaxWait, Wait: delay}
-	case a.mode == Leased && now.Add(delay).After(a.expires):
-		return Decision{Reason: RefusedLease, Wait: delay}
 	}
+	if (!queued && a.queued > 0) || (a.mode == Leased && now.Add(delay).After(a.expires)) {
+		// The tokens come after this lease (the next lease refills them, at its share), or
+		// calls are queued ahead of this one: it waits in the queue, behind them, and asks
+		// again when its tokens may have come.
+		a.queued += n
+		return Decision{Queued: true, Delay: delay, Wait: delay}
+	}
+	a.takeNow(n)
+	return Decision{OK: true, Delay: delay}
+}
+
+// takeNow takes n tokens from the local bucket (into debt if need be).
+func (a *Account) takeNow(n float64) {
 	a.level -= n
 	a.spent(n)
-	return Decision{OK: true, Delay: delay}
 }
 
 // waitFor is how long from now until need more tokens have refilled at rate — a carried share
@@ -338,14 +439,25 @@ func (a *Account) waitFor(now time.Time, need, rate float64) (time.Duration, boo
 		span := a.carryEnd.Sub(now)
 		c := a.carryRate * span.Seconds()
 		if need <= c {
-			return time.Duration(math.Ceil(need / a.carryRate * 1e9)), true
+			return seconds(need / a.carryRate), true
 		}
 		wait, need = span, need-c
 	}
 	if rate <= 0 {
 		return 0, false
 	}
-	return wait + time.Duration(math.Ceil(need/rate*1e9)), true
+	return wait + seconds(need/rate), true
+}
+
+// seconds converts s seconds to a Duration, rounded up, and to the longest Duration when it is
+// longer: a float beyond int64's range does not convert to a Duration (on amd64 it becomes the
+// most negative one, a wait that every bound lets through).
+func seconds(s float64) time.Duration {
+	const most = time.Duration(math.MaxInt64) / 2 // room to add a carried share's span
+	if ns := math.Ceil(s * 1e9); ns < float64(most) {
+		return time.Duration(ns)
+	}
+	return most
 }
 
 // spent books n tokens taken from the local bucket.
@@ -370,7 +482,8 @@ func (a *Account) Cancel(now time.Time, n float64) {
 
 // RenewDue reports whether the process should ask the store for a lease at now: it has none (and
 // may ask), it is in fallback (the driver's breaker decides when to try), its lease is half
-// over and it has been used, or a call found the lease short (at most every LeaseTTL/8).
+// over and it has been used, or — at most every LeaseTTL/8 — AWS throttled a call, or a call
+// found the lease short while the store had more to give.
 func (a *Account) RenewDue(now time.Time) bool {
 	now = a.advance(now)
 	if a.pending || now.Before(a.retryAt) {
@@ -387,7 +500,8 @@ func (a *Account) RenewDue(now time.Time) bool {
 		return false
 	}
 	length, elapsed := a.expires.Sub(a.granted), now.Sub(a.granted)
-	return elapsed >= length/2 || (a.short && elapsed >= min(length, ttl)/8)
+	early := (a.short && a.more) || a.throttled
+	return elapsed >= length/2 || (early && elapsed >= min(length, ttl)/8)
 }
 
 // Begin starts a renewal at now and returns the request to send. Until Complete or Fail, the
@@ -397,7 +511,9 @@ func (a *Account) Begin(now time.Time) Request {
 	a.reqID++
 	q := Request{Client: a.client, ReqID: a.reqID, Seq: a.seq, Epoch: a.epoch,
 		Demand: a.dem.rate(now, a.pol.ttl()) * demandHeadroom, Unbacked: a.unbacked, Allowance: a.allowance, Fleet: a.live,
-		Rate: a.spec.Rate, Burst: a.spec.Burst, MinBurst: a.spec.cost(), TTL: a.pol.ttl().Microseconds()}
+		Rate: a.spec.Rate, Burst: a.spec.Burst, MinBurst: a.spec.cost(), TTL: a.pol.ttl().Microseconds(),
+		Succ: a.succ, Thr: a.thr, Adaptive: a.spec.Adaptive}
+	a.sentSucc, a.sentThr, a.succ, a.thr = a.succ, a.thr, 0, 0
 	switch a.mode {
 	case Leased:
 		q.Level, q.Overflow = a.level, a.overflow
@@ -413,7 +529,7 @@ func (a *Account) Begin(now time.Time) Request {
 	a.pendingRefill, a.pendingSpent = 0, 0
 	a.sentUnbacked, a.unbacked = a.unbacked, 0
 	a.sentAllowance, a.allowance = a.allowance, 0
-	a.short, a.used = false, false
+	a.short, a.used, a.throttled = false, false, false
 	return q
 }
 
@@ -445,6 +561,12 @@ func (a *Account) Complete(now time.Time, reqID uint64, r Reply) {
 		carried = min(a.pendingRefill, newRate*now.Sub(a.sentAt).Seconds()) - a.pendingSpent
 	}
 	a.seq, a.epoch, a.sentUnbacked, a.sentAllowance = r.Seq, r.Epoch, 0, 0
+	a.sentSucc, a.sentThr = 0, 0
+	a.rate, a.learned = r.Rate, r.Learned
+	// The store has more to give, or the fleet is changing (processes coming back from a
+	// fallback, joining, leaving: shares move), or this process is coming back itself.
+	a.more = r.Pool >= a.spec.cost() || (r.Live > 0 && r.Share < 0.99*r.Rate/float64(r.Live)) ||
+		r.Live != a.live || r.Lost || a.sentMode != Leased
 	if r.Lost {
 		// The store forgot the other processes; this one has not.
 		a.live = max(a.live, r.Live)
@@ -486,6 +608,11 @@ func (a *Account) Fail(now time.Time, reqID uint64) {
 	a.unbacked += a.sentUnbacked
 	a.allowance += a.sentAllowance
 	a.sentUnbacked, a.sentAllowance = 0, 0
+	// The answers reported may not have reached the store: report them again. (If they did,
+	// the store counts them twice: a slightly larger window, not a wrong fraction.)
+	a.succ += a.sentSucc
+	a.thr += a.sentThr
+	a.sentSucc, a.sentThr = 0, 0
 	if a.sentMode == Fallback {
 		return
 	}
@@ -509,4 +636,20 @@ func (a *Account) enterFallback(now time.Time) {
 	a.mode, a.share, a.burst = Fallback, 0, 0
 	a.level = min(a.level, 0)
 	a.stamp = now
+}
+
+// BucketState is a shared bucket as one process sees it.
+type BucketState struct {
+	Mode    Mode
+	Rate    float64 // the fleet's rate in force (the rule's until the store says otherwise)
+	Burst   float64 // the fleet bucket's burst at Rate
+	Learned bool    // the fleet learned Rate from AWS's answers (below the rule's)
+	Level   float64 // tokens this process holds (negative: reserved ahead)
+	Local   float64 // its local bucket's capacity (the lease's burst, or the fallback's)
+}
+
+func bucketState(now time.Time, a *Account) BucketState {
+	level, local := a.Level(now)
+	rate, burst, learned := a.Rate()
+	return BucketState{Mode: a.Mode(), Rate: rate, Burst: burst, Learned: learned, Level: level, Local: local}
 }

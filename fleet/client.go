@@ -3,9 +3,11 @@ package fleet
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -45,6 +47,9 @@ type Options struct {
 	// Now is the clock for renewals' bookkeeping (nil: time.Now). Decisions take the caller's
 	// now, like the limiter's.
 	Now func() time.Time
+	// TLS replaces the TLS configuration of a rediss:// URL given to Dial (nil: the system's
+	// roots, the URL's host name). New ignores it: configure the go-redis client instead.
+	TLS *tls.Config
 }
 
 // Client shares token buckets among the processes of a fleet through Redis. Each process
@@ -63,6 +68,9 @@ type Client struct {
 	inflight   sync.WaitGroup
 	roundTrips atomic.Uint64
 	decisions  atomic.Uint64
+
+	conn  io.Closer // the connection Dial made (closed by Close), or nil
+	where string    // Dial's URL without its password, for logs
 }
 
 // bucket is a Client's state for one shared bucket; mu guards everything below it.
@@ -157,29 +165,79 @@ func (c *Client) bucket(id BucketID, spec Spec) *bucket {
 }
 
 // Reserve decides a call of n tokens on the shared bucket id (of shape spec) at now, as
-// Account.Reserve does: admitted now, admitted after Decision.Delay, or refused. maxWait < 0
+// Account.Reserve does: admitted now, admitted after Decision.Delay, queued for a later lease
+// (Decision.Queued: ask again after Delay with Redecide, or Unqueue), or refused. maxWait < 0
 // means no limit. It waits for the store only when the process holds no lease on the bucket,
-// and then at most Options.Timeout.
+// and then at most Options.Timeout. A limiter built WithStore(Store(...)) does all this for
+// its callers.
 func (c *Client) Reserve(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration) Decision {
-	return c.decide(now, id, spec, n, maxWait)
+	return c.decide(now, id, spec, n, maxWait, true, false)
+}
+
+// Redecide is Reserve for a call asking again after waiting: one that was refused for want of
+// a share, or queued (queued set: Decision.Queued). Its demand was counted the first time.
+func (c *Client) Redecide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, queued bool) Decision {
+	return c.decide(now, id, spec, n, maxWait, false, queued)
 }
 
 // Allow takes n tokens of the shared bucket id if the process holds them at now.
 func (c *Client) Allow(now time.Time, id BucketID, spec Spec, n float64) Decision {
-	return c.decide(now, id, spec, n, 0)
+	return c.decide(now, id, spec, n, 0, true, false)
+}
+
+// Feedback records AWS's answer to a call on bucket id at now (see Account.Feedback): the
+// fleet learns its rate from every process's answers. A throttle brings the next renewal
+// forward; it starts here, in the background, if it is due.
+func (c *Client) Feedback(now time.Time, id BucketID, throttled bool, retryAfter time.Duration) {
+	b := c.lookup(id)
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.acct.Feedback(now, throttled, retryAfter)
+	if b.done == nil && b.acct.RenewDue(now) && b.br.allow(now) {
+		c.renew(b, now)
+	}
+	b.mu.Unlock()
+}
+
+// Bucket reports bucket id as this process sees it at now: the fleet's rate in force, its
+// burst, whether it was learned, and the tokens this process holds and can hold. ok is false
+// for a bucket this process has not used.
+func (c *Client) Bucket(now time.Time, id BucketID) (st BucketState, ok bool) {
+	b := c.lookup(id)
+	if b == nil {
+		return BucketState{}, false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bucketState(now, b.acct), true
+}
+
+func (c *Client) lookup(id BucketID) *bucket {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.buckets[id]
 }
 
 // Cancel gives back n tokens that Reserve reserved for a call that will not be sent.
 func (c *Client) Cancel(now time.Time, id BucketID, n float64) {
-	c.mu.RLock()
-	b := c.buckets[id]
-	c.mu.RUnlock()
+	b := c.lookup(id)
 	if b == nil {
 		return
 	}
 	b.mu.Lock()
 	b.acct.Cancel(now, n)
 	b.mu.Unlock()
+}
+
+// Unqueue takes a queued call of n tokens on bucket id out of the queue: its caller gave up.
+func (c *Client) Unqueue(id BucketID, n float64) {
+	if b := c.lookup(id); b != nil {
+		b.mu.Lock()
+		b.acct.Unqueue(n)
+		b.mu.Unlock()
+	}
 }
 
 // Mode reports where bucket id's tokens come from (NoLease for a bucket never used).
@@ -195,7 +253,7 @@ func (c *Client) Mode(id BucketID) Mode {
 	return b.acct.Mode()
 }
 
-func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration) Decision {
+func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count bool, queued bool) Decision {
 	c.decisions.Add(1)
 	b := c.bucket(id, spec)
 	var evs [2]event.Event
@@ -205,14 +263,17 @@ func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWai
 		b.spec = spec
 		b.acct.SetSpec(spec)
 	}
-	d := b.acct.take(now, n, maxWait, true)
+	if queued {
+		b.acct.Unqueue(n) // it asks again; it goes back to the queue if it must wait longer
+	}
+	d := b.acct.take(now, n, maxWait, count, queued)
 	if d.NeedLease {
 		if b.done != nil || b.br.allow(now) {
 			done := c.renew(b, now)
 			b.mu.Unlock()
 			<-done // the renewal ends within Options.Timeout
 			b.mu.Lock()
-			d = b.acct.take(now, n, maxWait, false)
+			d = b.acct.take(now, n, maxWait, false, queued)
 		}
 		if d.NeedLease && b.done == nil {
 			// The store did not answer (or the breaker is open): fall back.
@@ -220,7 +281,7 @@ func (c *Client) decide(now time.Time, id BucketID, spec Spec, n float64, maxWai
 			if e, ok := c.enterFallback(b, now, b.lastFailure, 0); ok {
 				evs[ne], ne = e, ne+1
 			}
-			d = b.acct.take(now, n, maxWait, false)
+			d = b.acct.take(now, n, maxWait, false, queued)
 		}
 		if d.NeedLease { // another renewal started meanwhile and is in flight
 			d = Decision{Reason: RefusedShare}
@@ -352,8 +413,16 @@ func (c *Client) emit(evs ...event.Event) {
 
 // Close waits for renewals in flight, then gives every lease back to the store (one round trip
 // per leased bucket, each bounded by Options.Timeout), so the fleet gets this process's share
-// and unspent tokens at once instead of when its leases end. ctx bounds the whole.
-func (c *Client) Close(ctx context.Context) error {
+// and unspent tokens at once instead of when its leases end. ctx bounds the whole. A Client
+// from Dial then closes its connection.
+func (c *Client) Close(ctx context.Context) (err error) {
+	if c.conn != nil {
+		defer func() {
+			if cerr := c.conn.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("fleet: close the connection to %s: %w", c.where, cerr))
+			}
+		}()
+	}
 	waited := make(chan struct{})
 	go func() { c.inflight.Wait(); close(waited) }()
 	select {

@@ -2,35 +2,31 @@ package fleet_test
 
 import (
 	"context"
-	"fmt"
+	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/tollgate/tollgate/fleet"
+	"github.com/tollgate/tollgate/limiter"
 )
 
 // Every process of the fleet runs this with the same Redis: together they send at most what
-// EC2's DescribeInstances bucket (100 tokens, 20 per second) admits.
+// EC2's DescribeInstances bucket (100 tokens, 20 per second) admits — and what every other
+// unpartitioned rule's bucket admits — and learn one rate per bucket from AWS's answers.
 func Example() {
-	opt, err := redis.ParseURL("redis://127.0.0.1:6379/0") // rediss://user:pass@host:port for TLS and AUTH
+	// redis://[user:password@]host:port[/db]; rediss:// for TLS.
+	fl, err := fleet.Dial(os.Getenv(fleet.URLEnv), fleet.Options{})
 	if err != nil {
 		panic(err)
 	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	store, err := fleet.New(rdb, fleet.Options{})
-	if err != nil {
-		panic(err)
-	}
-	defer store.Close(context.Background())
+	defer fl.Close(context.Background()) // gives the leases back at once
+	lim := limiter.New(limiter.DefaultRules(), limiter.WithStore(fl.Store(fleet.StoreOptions{})))
 
-	bucket := fleet.BucketID{Rule: "ec2-describe", Region: "us-east-1", Service: "EC2", Operation: "DescribeInstances"}
-	shape := fleet.Spec{Rate: 20, Burst: 100}
-	d := store.Reserve(time.Now(), bucket, shape, 1, 5*time.Second)
-	if !d.OK {
-		fmt.Println("refused on the client side:", d.Reason)
-		return
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	key := limiter.Key{Region: "us-east-1", Service: "EC2", Operation: "DescribeInstances"}
+	if err := lim.Wait(ctx, key, 0); err != nil {
+		return // a client-side refusal (*limiter.RefusedError) or ctx's error
 	}
-	time.Sleep(d.Delay) // then send the call
+	// ... send the call, then tell the limiter what AWS answered:
+	lim.Feedback(time.Now(), key, limiter.Feedback{Throttled: false})
 }

@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,14 +25,22 @@ type loadResult struct {
 	sends      []time.Time // when admitted calls are due to be sent
 	refused    int
 	maxLatency time.Duration // the slowest decision
+	// trace is, every 500 ms, the process's mode and level and how its decisions went since
+	// the last entry: a failure's timeline.
+	trace []string
 }
 
 // offerLoad makes decisions on bucket id at perSecond calls per second (a ticker: load
-// generation in real time) until stop is closed, and records when admitted calls are due.
+// generation in real time) until stop is closed, and records when admitted calls are due: when
+// the answer came, plus its Delay.
 func offerLoad(c *Client, id BucketID, spec Spec, perSecond float64, maxWait time.Duration, stop <-chan struct{}) loadResult {
 	var r loadResult
+	start := time.Now()
 	tick := time.NewTicker(time.Duration(float64(time.Second) / perSecond))
 	defer tick.Stop()
+	var traced time.Time
+	var longest time.Duration // the longest delay of an admitted call since the last trace entry
+	outcomes := map[string]int{}
 	for {
 		select {
 		case <-stop:
@@ -43,11 +49,30 @@ func offerLoad(c *Client, id BucketID, spec Spec, perSecond float64, maxWait tim
 		}
 		now := time.Now()
 		d := c.Reserve(now, id, spec, 1, maxWait)
-		r.maxLatency = max(r.maxLatency, time.Since(now))
-		if d.OK {
-			r.sends = append(r.sends, now.Add(d.Delay))
-		} else {
+		answered := time.Now()
+		r.maxLatency = max(r.maxLatency, answered.Sub(now))
+		if d.Queued {
+			c.Unqueue(id, 1) // this caller does not wait for a later lease
+		}
+		switch {
+		case d.OK:
+			// A caller sleeps Delay once it has the answer (as limiter.Wait does): a decision
+			// that waited for the store sends that much later.
+			r.sends = append(r.sends, answered.Add(d.Delay))
+			outcomes["ok"]++
+			longest = max(longest, d.Delay)
+		case d.Queued:
 			r.refused++
+			outcomes["queued"]++
+		default:
+			r.refused++
+			outcomes[d.Reason.String()]++
+		}
+		if answered.Sub(traced) >= 500*time.Millisecond {
+			st, _ := c.Bucket(answered, id)
+			r.trace = append(r.trace, fmt.Sprintf("%v %v %.1f/%.1f %v ≤%v", answered.Sub(start).Round(time.Millisecond),
+				st.Mode, st.Level, st.Local, outcomes, longest.Round(time.Millisecond)))
+			traced, outcomes, longest = answered, map[string]int{}, 0
 		}
 	}
 }
@@ -87,13 +112,14 @@ func TestRedisEightClientsShareOneBucket(t *testing.T) {
 	spec := Spec{Rate: 100, Burst: 100}
 	const procs, T = 8, 5 * time.Second
 	clients := make([]*Client, procs)
-	evs := &eventLog{}
+	logs := make([]*eventLog, procs)
 	for i := range clients {
 		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 		defer rdb.Close()
 		// These tests measure sharing, not faults: a timeout that a CPU-starved test machine
 		// (-race, other packages' tests) could hit would measure the machine.
-		clients[i] = newClient(t, rdb, fmt.Sprintf("proc-%d", i), Options{Observer: evs, Timeout: time.Second})
+		logs[i] = &eventLog{}
+		clients[i] = newClient(t, rdb, fmt.Sprintf("proc-%d", i), Options{Observer: logs[i], Timeout: time.Second})
 		if err := rdb.Ping(context.Background()).Err(); err != nil { // a running process is connected
 			t.Fatal(err)
 		}
@@ -120,21 +146,15 @@ func TestRedisEightClientsShareOneBucket(t *testing.T) {
 	ideal := spec.Rate * T.Seconds()
 	cold := inWindow(sends, start, start.Add(W))
 	over := overAdmitted(spec.Rate, spec.Burst, sends)
-	t.Logf("steady: due in [W,W+T): %d (r·T = %.0f, %+.2f%%); cold start: %d in the first %v (r·W+B = %.0f); AWS would throttle %d; %d round trips for %d decisions (%.4f per decision); %d fallbacks",
-		due, ideal, 100*(float64(due)-ideal)/ideal, cold, W, spec.Rate*W.Seconds()+spec.Burst, over, rts, decisions, float64(rts)/float64(decisions),
-		evs.count(event.StoreFallback, ""))
-	if t.Failed() || evs.count(event.StoreFallback, "") > 0 {
-		evs.mu.Lock()
-		for _, e := range evs.evs {
-			if e.Kind != event.LeaseRenewed {
-				t.Logf("  %v %v %q fallback rate %.1f burst %.1f", e.Time.Sub(start).Round(time.Millisecond), e.Kind, e.Reason, e.Value, e.Capacity)
-			}
-		}
-		evs.mu.Unlock()
+	left := leftAt(spec.Rate, spec.Burst, sends, start.Add(W))
+	fallbacks := 0
+	for _, l := range logs {
+		fallbacks += l.count(event.StoreFallback, "")
 	}
-	if math.Abs(float64(due)-ideal) > 0.02*ideal {
-		t.Errorf("due in window %d, want %.0f ± 2%%", due, ideal)
-	}
+	t.Logf("steady: due in [W,W+T): %d (r·T = %.0f, %+.2f%%; AWS's bucket held %.1f at W); cold start: %d in the first %v (r·W+B = %.0f); AWS would throttle %d; %d round trips for %d decisions (%.4f per decision); %d fallbacks",
+		due, ideal, 100*(float64(due)-ideal)/ideal, left, cold, W, spec.Rate*W.Seconds()+spec.Burst, over, rts, decisions, float64(rts)/float64(decisions),
+		fallbacks)
+	checkWindow(t, due, ideal, left)
 	if float64(over) > 0.02*ideal {
 		t.Errorf("over-admission %d > 2%% of r·T", over)
 	}
@@ -142,6 +162,47 @@ func TestRedisEightClientsShareOneBucket(t *testing.T) {
 		if n := float64(inWindow(r.sends, start.Add(W), start.Add(W+T))); n < 0.8*ideal/procs || n > 1.2*ideal/procs {
 			t.Errorf("client %d got %.0f in the window, equal share %.0f", i, n, ideal/procs)
 		}
+	}
+	if t.Failed() || fallbacks > 0 {
+		logTimeline(t, start, results, logs)
+	}
+}
+
+// logTimeline logs, per client, the calls due per 500 ms and its events (lease renewals as
+// time, share and round-trip time), to tell a failure's cause.
+func logTimeline(t *testing.T, start time.Time, results []loadResult, logs []*eventLog) {
+	for i, r := range results {
+		var w []int
+		for k := range 20 {
+			from := start.Add(time.Duration(k) * 500 * time.Millisecond)
+			w = append(w, inWindow(r.sends, from, from.Add(500*time.Millisecond)))
+		}
+		t.Logf("client %d: calls due per 500 ms %v, refused %d, slowest decision %v", i, w, r.refused, r.maxLatency.Round(time.Microsecond))
+		t.Logf("  every 500 ms: time, mode, level/capacity, the decisions since and their longest delay: %s", strings.Join(r.trace, "; "))
+		var b strings.Builder
+		logs[i].mu.Lock()
+		for _, e := range logs[i].evs {
+			at := e.Time.Sub(start).Round(time.Millisecond)
+			if e.Kind == event.LeaseRenewed && e.Reason == "" {
+				fmt.Fprintf(&b, " %v:%.1f/%v", at, e.Value, e.Duration.Round(100*time.Microsecond))
+			} else {
+				fmt.Fprintf(&b, " %v:%v:%q:%.1f", at, e.Kind, e.Reason, e.Value)
+			}
+		}
+		logs[i].mu.Unlock()
+		t.Logf("  events:%s", b.String())
+	}
+}
+
+// checkWindow checks that the calls due in a window of a saturated fleet are its refill r·T
+// within 2%. A fleet that starts cold has not always spent the whole initial burst by the
+// window's start (each process's first lease is short and small): what AWS's bucket still held
+// then (left, from the replay) may go out in the window on top of r·T without a throttle, so it
+// is allowed above, never below.
+func checkWindow(t *testing.T, due int, ideal, left float64) {
+	t.Helper()
+	if d := float64(due); d < 0.98*ideal || d > 1.02*ideal+left {
+		t.Errorf("due in window %d, want %.0f ± 2%% (+ %.1f left of the burst at W)", due, ideal, left)
 	}
 }
 
@@ -207,11 +268,10 @@ func TestRedisOSProcessesShareOneBucket(t *testing.T) {
 	due := inWindow(sends, start.Add(W), start.Add(W+T))
 	ideal := spec.Rate * T.Seconds()
 	over := overAdmitted(spec.Rate, spec.Burst, sends)
-	t.Logf("%d OS processes: due in [W,W+T): %d (r·T = %.0f, %+.2f%%); AWS would throttle %d",
-		procs, due, ideal, 100*(float64(due)-ideal)/ideal, over)
-	if math.Abs(float64(due)-ideal) > 0.02*ideal {
-		t.Errorf("due in window %d, want %.0f ± 2%%", due, ideal)
-	}
+	left := leftAt(spec.Rate, spec.Burst, sends, start.Add(W))
+	t.Logf("%d OS processes: due in [W,W+T): %d (r·T = %.0f, %+.2f%%; AWS's bucket held %.1f at W); AWS would throttle %d",
+		procs, due, ideal, 100*(float64(due)-ideal)/ideal, left, over)
+	checkWindow(t, due, ideal, left)
 	if float64(over) > 0.02*ideal {
 		t.Errorf("over-admission %d > 2%% of r·T", over)
 	}
@@ -246,13 +306,26 @@ func TestFleetChildProcess(t *testing.T) {
 	w.Flush()
 }
 
-// eventLog records a Client's events.
+// eventLog records a Client's events; changed (if set) gets a value, without blocking, after
+// each one, so that a test can wait for an event instead of polling.
 type eventLog struct {
-	mu  sync.Mutex
-	evs []event.Event
+	mu      sync.Mutex
+	evs     []event.Event
+	changed chan struct{}
 }
 
-func (l *eventLog) Observe(e event.Event) { l.mu.Lock(); l.evs = append(l.evs, e); l.mu.Unlock() }
+func (l *eventLog) Observe(e event.Event) {
+	l.mu.Lock()
+	l.evs = append(l.evs, e)
+	l.mu.Unlock()
+	if l.changed != nil {
+		select {
+		case l.changed <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (l *eventLog) count(k event.Kind, reason string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -265,12 +338,71 @@ func (l *eventLog) count(k event.Kind, reason string) int {
 	return n
 }
 
-// TestRedisKilledAndRestarted: 4 clients share a 100/s bucket. redis-server is killed (SIGKILL)
-// at 2 s and started again, empty, on the same port at 4 s. Calls keep flowing while it is down
-// — through each client's fallback share, no decision waiting longer than the store timeout —
-// and the clients go back to leases from the restarted server, which knows it lost the bucket
-// and rebuilds it with an empty pool. The test reports what the outage and restart cost in
-// over-admission.
+// span is a time interval [from, to).
+type span struct{ from, to time.Time }
+
+// fallbacks returns the intervals during which the client spent its fallback share (from its
+// StoreFallback event to the next StoreRecovered, or end), each with the fallback rate.
+func (l *eventLog) fallbacks(end time.Time) (spans []span, rates []float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.evs {
+		switch {
+		case e.Kind == event.StoreFallback:
+			spans, rates = append(spans, span{e.Time, end}), append(rates, e.Value)
+		case e.Kind == event.StoreRecovered && len(spans) > 0 && spans[len(spans)-1].to.Equal(end):
+			spans[len(spans)-1].to = e.Time
+		}
+	}
+	return spans, rates
+}
+
+// recoveredAfter is the time of the client's first StoreRecovered event at or after t (zero: none).
+func (l *eventLog) recoveredAfter(t time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.evs {
+		if e.Kind == event.StoreRecovered && !e.Time.Before(t) {
+			return e.Time
+		}
+	}
+	return time.Time{}
+}
+
+// overlap is how long s and [from, to) share.
+func overlap(s span, from, to time.Time) time.Duration {
+	a, b := s.from, s.to
+	if from.After(a) {
+		a = from
+	}
+	if to.Before(b) {
+		b = to
+	}
+	return max(b.Sub(a), 0)
+}
+
+// TestRedisKilledAndRestarted: 4 clients share a 100/s bucket, offering twice its rate.
+// redis-server is killed (SIGKILL) at 2 s and started again, empty, on the same port at 4 s.
+// Calls keep flowing while it is down — through each client's fallback share, no decision
+// waiting on the dead server — and the clients go back to leases from the restarted server,
+// which knows it lost the bucket and rebuilds it with an empty pool. The test checks the
+// over-admission against the bound the design gives and logs what the outage and restart cost.
+//
+// The bound. Every token a client spends under a lease is one the store's bucket holds, and the
+// store's bucket never holds more than AWS's (r, B) bucket would. A fallback starts empty and
+// refills at the client's fallback share, r/n: while the store is down (from the kill until the
+// first client leases from the restarted server), the fallback shares and the leases still
+// running add up to at most r — every lease's share is at most r/n here, the clients asking
+// alike. What is not covered is a fallback that overlaps leases from a live store: a client
+// still falling back (its breaker has not probed yet) while the others lease again — the
+// rebuilt bucket counts the clients it has not heard from yet as holding r/n each (State.Expect),
+// which covers it, but a fallback on a starved machine (a renewal past the timeout while Redis
+// is up) is not. So AWS's bucket would throttle at most
+//
+//	Σ over fallbacks of (fallback rate × time the fallback spent while the store was up)
+//
+// plus one call per client (a share refills a fraction of a call at a time). The measured cost is
+// logged; it is 0 on an idle machine.
 func TestRedisKilledAndRestarted(t *testing.T) {
 	srv := redistest.Start(t)
 	spec := Spec{Rate: 100, Burst: 100}
@@ -278,10 +410,11 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	timeout := 50 * time.Millisecond
 	clients := make([]*Client, procs)
 	logs := make([]*eventLog, procs)
+	changed := make(chan struct{}, 1)
 	for i := range clients {
 		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
 		defer rdb.Close()
-		logs[i] = &eventLog{}
+		logs[i] = &eventLog{changed: changed}
 		clients[i] = newClient(t, rdb, fmt.Sprintf("proc-%d", i), Options{Timeout: timeout, Observer: logs[i]})
 	}
 	stop := make(chan struct{})
@@ -293,40 +426,56 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	}
 	killAt, restartAt, end := 2*time.Second, 4*time.Second, 7*time.Second
 	<-time.After(time.Until(start.Add(killAt)))
+	killed := time.Now()
 	srv.Kill()
 	<-time.After(time.Until(start.Add(restartAt)))
 	srv.Restart()
-	// Wait (bounded) until every client leases from the restarted server.
-	var back atomic.Int32
+	restarted := time.Now()
+	// Wait (bounded) until every client has leased from the restarted server: each says so
+	// with a StoreRecovered event.
 	deadline := time.After(5 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	for back.Load() < procs {
-		select {
-		case <-deadline:
-			t.Fatalf("only %d of %d clients leased again within 5 s of the restart", back.Load(), procs)
-		case <-tick.C:
-		}
-		n := int32(0)
+	for back := 0; back < procs; {
+		back = 0
 		for i, c := range clients {
-			if c.Mode(ec2Bucket) == Leased && logs[i].count(event.StoreRecovered, "") > 0 {
-				n++
+			if c.Mode(ec2Bucket) == Leased && !logs[i].recoveredAfter(restarted).IsZero() {
+				back++
 			}
 		}
-		back.Store(n)
+		if back == procs {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("only %d of %d clients leased again within 5 s of the restart", back, procs)
+		case <-changed:
+		}
 	}
-	tick.Stop()
-	recoveredAfter := time.Since(start) - restartAt
+	allBack := time.Since(restarted)
 	<-time.After(time.Until(start.Add(end)))
 	close(stop)
 	wg.Wait()
+	finish := time.Now()
 
+	// The store was down from the kill until the first client leased from the restarted server.
+	firstBack := finish
+	for _, l := range logs {
+		if r := l.recoveredAfter(restarted); !r.IsZero() && r.Before(firstBack) {
+			firstBack = r
+		}
+	}
 	var sends []time.Time
 	worst := time.Duration(0)
+	bound := float64(procs) // one call per client
 	for i, r := range results {
 		sends = append(sends, r.sends...)
 		worst = max(worst, r.maxLatency)
-		if logs[i].count(event.StoreFallback, "") == 0 {
+		spans, rates := logs[i].fallbacks(finish)
+		if len(spans) == 0 {
 			t.Errorf("client %d never reported falling back", i)
+		}
+		for k, s := range spans {
+			up := overlap(s, start, killed) + overlap(s, firstBack, finish)
+			bound += rates[k] * up.Seconds()
 		}
 		during := inWindow(r.sends, start.Add(killAt+timeout+100*time.Millisecond), start.Add(restartAt))
 		if during == 0 {
@@ -342,36 +491,25 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	}
 	T := end.Seconds()
 	dueAll := inWindow(sends, start, start.Add(end))
-	outage := inWindow(sends, start.Add(killAt), start.Add(restartAt))
+	outage := inWindow(sends, killed, firstBack)
 	over := overAdmitted(spec.Rate, spec.Burst, sends)
-	t.Logf("killed at %v, restarted at %v, all leased again %v after the restart; slowest decision %v (timeout %v)",
-		killAt, restartAt, recoveredAfter.Round(time.Millisecond), worst.Round(time.Microsecond), timeout)
-	t.Logf("due in [0,%.0fs): %d (r·T+B = %.0f); during the outage %d (r·2s = 200); AWS would throttle %d (%.2f%% of r·T)",
-		T, dueAll, spec.Rate*T+spec.Burst, outage, over, 100*float64(over)/(spec.Rate*T))
-	// A decision never waits on a dead server beyond the timeout (plus scheduling on a busy
-	// machine): the generous bound catches a decision blocked on go-redis's own 3 s timeouts.
-	if worst > timeout+500*time.Millisecond {
+	t.Logf("killed at %v, restarted at %v, first client back %v and all back %v after the restart; slowest decision %v (timeout %v)",
+		killAt, restartAt, firstBack.Sub(restarted).Round(time.Millisecond), allBack.Round(time.Millisecond),
+		worst.Round(time.Microsecond), timeout)
+	t.Logf("due in [0,%.0fs): %d (r·T+B = %.0f); while the store was down (%v): %d; AWS would throttle %d (%.2f%% of r·T; bound %.1f)",
+		T, dueAll, spec.Rate*T+spec.Burst, firstBack.Sub(killed).Round(time.Millisecond), outage, over,
+		100*float64(over)/(spec.Rate*T), bound)
+	// A decision waits on the store for at most the timeout; a loaded machine adds scheduling
+	// delays, hence the margin, which still catches a decision blocked on go-redis's own
+	// timeouts (5 s to dial, 3 s to read).
+	if worst > timeout+time.Second {
 		t.Errorf("slowest decision took %v; the store timeout is %v", worst, timeout)
 	}
-	if float64(over) > 0.02*spec.Rate*T {
-		t.Errorf("the outage and restart cost %d over-admitted calls, more than 2%% of r·T", over)
+	if float64(over) > bound {
+		t.Errorf("the outage and restart cost %d over-admitted calls, more than the bound %.1f", over, bound)
 	}
 	if t.Failed() {
-		for i, r := range results {
-			var w []int
-			for k := range 28 {
-				from := start.Add(time.Duration(k) * 250 * time.Millisecond)
-				w = append(w, inWindow(r.sends, from, from.Add(250*time.Millisecond)))
-			}
-			t.Logf("client %d, calls due per 250 ms: %v", i, w)
-			logs[i].mu.Lock()
-			for _, e := range logs[i].evs {
-				if e.Kind != event.LeaseRenewed || e.Reason != "" {
-					t.Logf("  %v %v %q value %.1f %v", e.Time.Sub(start).Round(time.Millisecond), e.Kind, e.Reason, e.Value, e.Duration)
-				}
-			}
-			logs[i].mu.Unlock()
-		}
+		logTimeline(t, start, results, logs)
 	}
 }
 

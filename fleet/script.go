@@ -21,12 +21,16 @@ var leaseScript = redis.NewScript(scriptSource)
 // for the server's clock (TIME): the store's one clock judges every process. Tests pass an
 // explicit now to compare the script with State.Apply.
 func runScript(ctx context.Context, rdb redis.Scripter, k [2]string, q *Request, now int64) (Reply, error) {
-	release := "0"
+	release, adaptive := "0", "0"
 	if q.Release {
 		release = "1"
 	}
+	if q.Adaptive {
+		adaptive = "1"
+	}
 	args := []any{q.Client, q.ReqID, q.Seq, q.Epoch, fmtFloat(q.Demand), fmtFloat(q.Level),
-		fmtFloat(q.Unbacked), fmtFloat(q.Rate), fmtFloat(q.Burst), fmtFloat(q.MinBurst), q.TTL, release, now, fmtFloat(q.Overflow), fmtFloat(q.Allowance), q.Fleet}
+		fmtFloat(q.Unbacked), fmtFloat(q.Rate), fmtFloat(q.Burst), fmtFloat(q.MinBurst), q.TTL, release, now, fmtFloat(q.Overflow), fmtFloat(q.Allowance), q.Fleet,
+		fmtFloat(q.Succ), fmtFloat(q.Thr), adaptive}
 	v, err := leaseScript.Run(ctx, rdb, k[:], args...).StringSlice()
 	if err != nil {
 		return Reply{}, err
@@ -39,8 +43,8 @@ func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'g', 17, 64) }
 
 // parseReply decodes the script's reply.
 func parseReply(v []string) (Reply, error) {
-	if len(v) != 11 {
-		return Reply{}, fmt.Errorf("fleet: lease script replied %d values, want 11", len(v))
+	if len(v) != 13 {
+		return Reply{}, fmt.Errorf("fleet: lease script replied %d values, want 13", len(v))
 	}
 	var (
 		r    Reply
@@ -71,6 +75,7 @@ func parseReply(v []string) (Reply, error) {
 	r.Share, r.Burst, r.Level = f(v[2]), f(v[3]), f(v[4])
 	r.TTL, r.Live, r.Pool = i(v[5]), int(i(v[6])), f(v[7])
 	r.Lost, r.Replayed, r.Carry = v[8] == "1", v[9] == "1", i(v[10])
+	r.Rate, r.Learned = f(v[11]), v[12] == "1"
 	if len(errs) > 0 {
 		return Reply{}, fmt.Errorf("fleet: lease script reply %q: %w", v, errs[0])
 	}

@@ -17,7 +17,7 @@ import (
 func TestScriptEqualsModel(t *testing.T) {
 	rdb := redistest.Start(t).Client()
 	ctx := context.Background()
-	var seen struct{ replayed, granted, refusedShare, unbacked, topped, carried int }
+	var seen struct{ replayed, granted, refusedShare, unbacked, topped, carried, cut, grown, forgot, unheard, recovering int }
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
@@ -34,6 +34,7 @@ func TestScriptEqualsModel(t *testing.T) {
 			}
 			ps := make([]proc, procs)
 			rate, burst := []float64{20, 100, 5}[seed%3], []float64{100, 100, 10}[seed%3]
+			lastRate, wasLearned := rate, false
 			for step := range 400 {
 				now += int64(rng.IntN(400_000))
 				i := rng.IntN(procs)
@@ -58,10 +59,22 @@ func TestScriptEqualsModel(t *testing.T) {
 						q.Overflow = rng.Float64() * 5
 					}
 					if rng.IntN(30) == 0 {
-						q.Rate = rate * (0.5 + rng.Float64()) // the learned rate moved
+						q.Rate = rate * (0.5 + rng.Float64()) // the rules changed
+					}
+					// AWS's answers since the last renewal: throttles come in spells.
+					q.Adaptive = seed != 5 || step < 300
+					q.Succ = float64(rng.IntN(30))
+					if (step/60)%2 == 0 && rng.IntN(2) == 0 {
+						q.Thr = float64(1 + rng.IntN(8))
 					}
 				}
 				var want Reply
+				if st != nil && st.unheard(now, recordKeep(q.TTL), st.heard(now, q.Client)+1) > 0 {
+					seen.unheard++
+					if st.Since > st.Created {
+						seen.recovering++ // a bucket the store kept, after a fallback
+					}
+				}
 				st, want = Apply(st, now, q)
 				got, err := runScript(ctx, rdb, k, &q, now)
 				if err != nil {
@@ -87,6 +100,18 @@ func TestScriptEqualsModel(t *testing.T) {
 				if got.Carry > 0 {
 					seen.carried++
 				}
+				switch {
+				case got.Replayed:
+				case got.Learned && got.Rate < lastRate && q.Rate == rate:
+					seen.cut++
+				case got.Learned && got.Rate > lastRate && q.Rate == rate:
+					seen.grown++
+				case wasLearned && !got.Learned:
+					seen.forgot++
+				}
+				if !got.Replayed {
+					lastRate, wasLearned = got.Rate, got.Learned
+				}
 				if rng.IntN(3) > 0 { // sometimes the reply is lost: the process keeps its old lease number
 					p.seq, p.epoch = got.Seq, got.Epoch
 				}
@@ -97,14 +122,16 @@ func TestScriptEqualsModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h["p"] != fmtFloat(st.Pool) || h["e"] != st.Epoch {
-				t.Fatalf("redis bucket %v, model pool %v epoch %v", h, st.Pool, st.Epoch)
+			if h["p"] != fmtFloat(st.Pool) || h["e"] != st.Epoch || h["l"] != fmtFloat(st.Learned) ||
+				h["s"] != fmtFloat(st.Succ) || h["h"] != fmtFloat(st.Thr) || h["pl"] != fmtFloat(st.Plateau) {
+				t.Fatalf("redis bucket %v, model %+v", h, st)
 			}
 		})
 	}
 	// The sequences went through every branch worth comparing.
 	t.Logf("branches: %+v", seen)
-	if seen.replayed == 0 || seen.granted == 0 || seen.refusedShare == 0 || seen.unbacked == 0 || seen.topped == 0 || seen.carried == 0 {
+	if seen.replayed == 0 || seen.granted == 0 || seen.refusedShare == 0 || seen.unbacked == 0 || seen.topped == 0 || seen.carried == 0 ||
+		seen.cut == 0 || seen.grown == 0 || seen.forgot == 0 || seen.unheard == 0 || seen.recovering == 0 {
 		t.Fatalf("the random requests missed a branch: %+v", seen)
 	}
 }

@@ -22,14 +22,34 @@ import (
 // what one token bucket of that rate and burst holds: the fleet together never sends more than
 // AWS's one bucket admits. See the package documentation.
 type State struct {
-	Rate    float64 // tokens per second
-	Burst   float64 // tokens
+	Rate    float64 // tokens per second: the rule's (a learned rate is below it)
+	Burst   float64 // tokens: the rule's (scaled with a learned rate)
 	Pool    float64 // tokens no lease holds
 	Stamp   int64   // µs: the time the pool was last brought up to date
 	Created int64   // µs: when this incarnation of the bucket was created
 	Epoch   string  // names the incarnation: a process that saw another one knows state was lost
 	Idle    int64   // µs: the bucket is dropped when untouched this long (Redis: PEXPIRE)
 	Clients map[string]*Record
+
+	// The fleet's learned rate (learn.go). Learned is the rate in force when the fleet has
+	// learned one below the rule's (0: the rule's rate). Armed (µs) is the first throttle
+	// reported since the bucket last ran at its rule's rate, 0 once cut; Win starts the
+	// measurement window of Succ and Thr, the successes and throttles reported in it; Cut is
+	// the last cut (µs, 0: none); the growth curve started at Curve (µs) from Base towards
+	// Plateau.
+	Learned, Succ, Thr, Base, Plateau float64
+	Armed, Win, Cut, Curve            int64
+
+	// Since (µs) starts the bucket's latest recovery: its creation (a rebuild after a loss, or
+	// a new bucket), or the first request from a process coming back from a fallback to a
+	// bucket the store kept (a partition). For a few lease lengths after it (recordKeep),
+	// Expect is the most processes the requests said share the bucket (Request.Fleet), and
+	// those the bucket has not heard from since — no request since Since, no live lease —
+	// count as claiming and holding an equal share of the rate and burst: they are still
+	// spending their fallback shares, so the processes back first get no more than theirs,
+	// and the pool does not refill with the rate the others still spend.
+	Since  int64
+	Expect int
 }
 
 // Record is one process's lease on a bucket, and what the store needs to answer a duplicate of
@@ -75,9 +95,12 @@ type Request struct {
 	// Unbacked is what the process spent since its last lease without one (fallback while the
 	// store was unreachable). The store charges it to the pool, or to the process's new lease.
 	Unbacked float64
-	// Allowance is the part of Unbacked the process's fallback share allowed: its part of the
-	// bucket's refill while it could not reach the store. When the store has lost the bucket
-	// (and rebuilt it with an empty pool, not knowing that refill) only the excess is charged.
+	// Allowance is what the process's fallback share allowed: its part of the bucket's refill
+	// while it could not reach the store. The store's pool counted that refill too (as the rate
+	// no lease held), so Unbacked up to Allowance takes back from the pool what it holds, never
+	// more (a store that lost the bucket rebuilt the pool without it: nothing); only the excess
+	// is charged in full, to the pool or as a debt. Allowance > 0 also says the process comes
+	// back from a fallback: a recovery starts (State.Since).
 	Allowance float64
 	// Overflow is the refill the process's local bucket could not hold since its last renewal
 	// (the bucket was full): share it did not use, which the store puts back in the pool.
@@ -92,6 +115,11 @@ type Request struct {
 	MinBurst float64 // tokens one call takes: a lease whose burst is smaller is useless
 	TTL      int64   // µs: how long the lease lasts
 	Release  bool    // the process gives its lease back (it stops, or is idle)
+	// Succ and Thr are the successes and throttles AWS answered to the process's calls on the
+	// bucket since its last renewal; Adaptive, that the bucket's rate is learned from them
+	// (learn.go). A process whose rule does not adapt makes the bucket forget its learning.
+	Succ, Thr float64
+	Adaptive  bool
 }
 
 // Reply is the store's answer: the new lease.
@@ -115,6 +143,10 @@ type Reply struct {
 	Lost bool
 	// Replayed reports a duplicate request: the lease granted to the first copy is returned.
 	Replayed bool
+	// Rate is the bucket's rate in force, tokens per second: the rule's, or the fleet's learned
+	// rate (Learned) below it.
+	Rate    float64
+	Learned bool
 }
 
 // idleExpiry is how long a bucket nobody touches stays in the store: after it every lease has
@@ -131,7 +163,7 @@ func recordKeep(ttl int64) int64 { return 4 * ttl }
 // since the fleet may have spent AWS's burst already.
 func newState(now int64, q *Request) (*State, bool) {
 	lost := q.Seq > 0 || q.Epoch != ""
-	st := &State{Rate: q.Rate, Burst: q.Burst, Pool: q.Burst, Stamp: now, Created: now,
+	st := &State{Rate: q.Rate, Burst: q.Burst, Pool: q.Burst, Stamp: now, Created: now, Since: now,
 		Epoch: strconv.FormatInt(now, 10), Idle: idleExpiry(q.TTL, q.Rate, q.Burst), Clients: map[string]*Record{}}
 	if lost {
 		st.Pool = 0
@@ -155,16 +187,17 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	if rec != nil && rec.ReqID == q.ReqID {
 		return st, Reply{Seq: rec.Seq, Epoch: st.Epoch, Share: rec.Share, Burst: rec.Burst,
 			Level: rec.Level, TTL: max(rec.Expires-now, 0), Carry: max(rec.CarryUntil-now, 0), Live: rec.Live,
-			Pool: st.Pool, Replayed: true}
+			Pool: st.Pool, Replayed: true, Rate: st.rate(), Learned: st.Learned > 0}
 	}
-	st.advance(now)
+	keep := recordKeep(q.TTL)
+	st.advance(now, q.MinBurst, keep)
 	st.Rate, st.Burst, st.Idle = q.Rate, q.Burst, idleExpiry(q.TTL, q.Rate, q.Burst)
 
 	switch {
 	case q.Epoch != "" && q.Epoch != st.Epoch:
 		// The process saw another incarnation: this one was created after a loss. Its pool
 		// may hold no more than what refilled since it was created empty.
-		st.Pool = min(st.Pool, st.Rate*float64(now-st.Created)/1e6)
+		st.Pool = min(st.Pool, st.rate()*float64(now-st.Created)/1e6)
 		lost = true
 	case rec != nil && q.Seq > rec.Seq:
 		// The process holds a lease newer than the store knows: the store went back in time
@@ -173,8 +206,16 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		lost = true
 	}
 
+	if q.Allowance > 0 && now-st.Since >= keep {
+		// A process comes back from a fallback (it spent a fallback share) to a bucket the
+		// store kept: the others it last saw may still be falling back.
+		st.Since, st.Expect = now, 0
+	}
+	if now-st.Since < keep {
+		st.Expect = max(st.Expect, q.Fleet)
+	}
+
 	// Forget records long past their lease.
-	keep := recordKeep(q.TTL)
 	for id, r := range st.Clients {
 		if r.Expires+keep < now && id != q.Client {
 			delete(st.Clients, id)
@@ -197,10 +238,26 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	}
 	slices.Sort(held)
 	slices.Sort(claimants)
+
+	// The fleet's demand teaches the learned rate whether it is demand-limited.
+	demand := 0.0
+	for _, id := range claimants {
+		demand += st.Clients[id].Demand
+	}
+	if !q.Release {
+		demand += q.Demand
+	}
+	st.learn(now, &q, demand/demandHeadroom)
+	rate, bucketBurst := st.rate(), st.burst(q.MinBurst)
+
 	sharesHeld, burstHeld := 0.0, 0.0
 	for _, id := range held {
 		sharesHeld += st.Clients[id].shareAt(now)
 		burstHeld += st.Clients[id].Burst
+	}
+	if ph := st.unheard(now, keep, st.heard(now, q.Client)+1); ph > 0 {
+		sharesHeld += ph * rate / float64(st.Expect)
+		burstHeld += ph * bucketBurst / float64(st.Expect)
 	}
 
 	share, burst := 0.0, 0.0
@@ -209,16 +266,21 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		for _, id := range claimants {
 			claims = append(claims, claim{id, st.Clients[id].Demand})
 		}
-		if now-st.Created < keep {
+		if now-st.Since < keep {
 			for len(claims) < q.Fleet-1 {
-				claims = append(claims, claim{"", st.Rate}) // a process not heard from yet
+				claims = append(claims, claim{"", rate}) // a process not heard from yet
 			}
 		}
 		claims = append(claims, claim{q.Client, q.Demand})
-		fair := fairShares(st.Rate, claims)[len(claims)-1]
-		share = max(min(fair, st.Rate-sharesHeld), 0)
+		fair := fairShares(rate, claims)[len(claims)-1]
+		share = max(min(fair, rate-sharesHeld), 0)
+		if share < rate*1e-9 {
+			// Rounding left of a rate the others hold (100 - 7·(100/7)): no share. A lease of
+			// 1e-14 tokens per second would refill a call in millions of years.
+			share = 0
+		}
 		if share > 0 {
-			burst = min(max(st.Burst*share/st.Rate, q.MinBurst), max(st.Burst-burstHeld, 0))
+			burst = min(max(bucketBurst*share/rate, q.MinBurst), max(bucketBurst-burstHeld, 0))
 			if burst < q.MinBurst {
 				share, burst = 0, 0
 			}
@@ -229,15 +291,21 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	// not use, go back to the pool.
 	level := min(q.Level, burst)
 	st.Pool += q.Level - level + max(q.Overflow, 0)
-	// Spending without a lease is paid from the pool if it can, else it is the process's debt.
-	unbacked := q.Unbacked
-	if lost {
-		unbacked = max(unbacked-q.Allowance, 0)
+	// Spending without a lease. What the process's fallback share allowed (Allowance) was
+	// AWS's refill while the store could not be reached; a store that kept the bucket counted
+	// that refill in its pool too (the rate no lease held), so the pool gives it back, as far
+	// as it holds it — never as a debt: the pool could not hold more than its burst, and AWS's
+	// bucket refilled what the share spent. A store that lost the bucket rebuilt the pool
+	// without it. What went beyond the share is paid from the pool if it can, else it is the
+	// process's debt.
+	excess := max(q.Unbacked-q.Allowance, 0)
+	if within := q.Unbacked - excess; !lost && within > 0 {
+		st.Pool -= min(within, max(st.Pool, 0))
 	}
-	if unbacked > 0 {
-		pay := min(unbacked, max(st.Pool, 0))
+	if excess > 0 {
+		pay := min(excess, max(st.Pool, 0))
 		st.Pool -= pay
-		level -= unbacked - pay
+		level -= excess - pay
 	}
 	if share == 0 {
 		// No lease: a debt the process cannot carry goes to the pool.
@@ -250,7 +318,7 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 		st.Pool -= top
 		level += top
 	}
-	st.Pool = min(st.Pool, st.Burst-burstHeld-burst)
+	st.Pool = min(st.Pool, bucketBurst-burstHeld-burst)
 
 	live := len(claimants) + 1
 	expires := now
@@ -288,12 +356,14 @@ func Apply(st *State, now int64, q Request) (*State, Reply) {
 	st.Clients[q.Client] = &Record{Share: share, Burst: burst, Expires: expires, Seq: seq,
 		ReqID: q.ReqID, Demand: q.Demand, Level: level, Live: live, Seen: now, Carry: carry, CarryUntil: carryUntil}
 	return st, Reply{Seq: seq, Epoch: st.Epoch, Share: share, Burst: burst, Level: level,
-		TTL: expires - now, Carry: max(carryUntil-now, 0), Live: live, Pool: st.Pool, Lost: lost}
+		TTL: expires - now, Carry: max(carryUntil-now, 0), Live: live, Pool: st.Pool, Lost: lost,
+		Rate: rate, Learned: st.Learned > 0}
 }
 
 // advance brings the pool up to now: it refills with the rate no live lease holds, up to the
-// burst no live lease holds, step by step as carried shares and leases end.
-func (st *State) advance(now int64) {
+// burst no live lease holds, step by step as carried shares and leases end. The rate and burst
+// are those in force (learn.go); minBurst is one call.
+func (st *State) advance(now int64, minBurst float64, keep int64) {
 	t := st.Stamp
 	if now <= t {
 		return
@@ -335,9 +405,14 @@ func (st *State) advance(now int64) {
 		sharesHeld += st.Clients[id].shareAt(t)
 		burstHeld += st.Clients[id].Burst
 	}
+	rate, bucketBurst := st.rate(), st.burst(minBurst)
+	if ph := st.unheard(t, keep, st.heard(t, "")); ph > 0 {
+		sharesHeld += ph * rate / float64(st.Expect)
+		burstHeld += ph * bucketBurst / float64(st.Expect)
+	}
 	for _, c := range changes {
 		r := st.Clients[c.id]
-		st.Pool = refill(st.Pool, (st.Rate-sharesHeld)*float64(c.at-t)/1e6, st.Burst-burstHeld)
+		st.Pool = refill(st.Pool, (rate-sharesHeld)*float64(c.at-t)/1e6, bucketBurst-burstHeld)
 		t = c.at
 		if c.ends {
 			sharesHeld -= r.Share
@@ -346,8 +421,29 @@ func (st *State) advance(now int64) {
 			sharesHeld -= r.Carry - r.Share
 		}
 	}
-	st.Pool = refill(st.Pool, (st.Rate-sharesHeld)*float64(now-t)/1e6, st.Burst-burstHeld)
+	st.Pool = refill(st.Pool, (rate-sharesHeld)*float64(now-t)/1e6, bucketBurst-burstHeld)
 	st.Stamp = now
+}
+
+// unheard is how many of the processes a recovering bucket expects (Expect) it has not heard
+// from at t, when it has heard from heard: they count as holding an equal share each.
+func (st *State) unheard(t, keep int64, heard int) float64 {
+	if t-st.Since >= keep || st.Expect <= heard {
+		return 0
+	}
+	return float64(st.Expect - heard)
+}
+
+// heard counts the processes but skip that the bucket has heard from since its recovery began
+// (Since), or that hold a lease at t.
+func (st *State) heard(t int64, skip string) int {
+	n := 0
+	for id, r := range st.Clients {
+		if id != skip && (r.Seen >= st.Since || r.Expires > t) {
+			n++
+		}
+	}
+	return n
 }
 
 // refill adds add tokens to pool p, up to capacity c. A pool already above c (its capacity

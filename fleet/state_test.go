@@ -10,8 +10,8 @@ import (
 
 // TestApplyInvariants drives State.Apply with random requests and checks, after every one, the
 // invariants the fleet's safety rests on: the shares of live leases never exceed the rate, their
-// bursts plus the pool never exceed the burst, and a granted lease's level never exceeds its
-// burst.
+// bursts plus the pool never exceed the burst, a granted lease's level never exceeds its burst,
+// and no lease is granted a share of rounding noise (what is left of a rate the others hold).
 func TestApplyInvariants(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -51,6 +51,9 @@ func TestApplyInvariants(t *testing.T) {
 			if bursts+st.Pool > st.Burst*(1+eps)+eps {
 				t.Fatalf("seed %d step %d: live bursts %v + pool %v exceed the burst %v", seed, step, bursts, st.Pool, st.Burst)
 			}
+			if r.Share > 0 && r.Share < r.Rate*1e-9 {
+				t.Fatalf("seed %d step %d: lease %+v: a share of rounding noise", seed, step, r)
+			}
 			if r.Share > 0 && (r.Level > r.Burst+eps || r.Burst < q.MinBurst) {
 				t.Fatalf("seed %d step %d: lease %+v: level above burst, or burst below a call", seed, step, r)
 			}
@@ -58,6 +61,85 @@ func TestApplyInvariants(t *testing.T) {
 				t.Fatalf("seed %d step %d: NaN", seed, step)
 			}
 		}
+	}
+}
+
+// TestApplyRecovery: 4 processes share a 100/s bucket (burst 100) with equal shares, then the
+// store is partitioned from all of them for 5 s (it keeps the bucket; the leases end and its
+// pool refills). They come back one by one, each having spent its fallback share (25/s). The
+// first back gets no more than its equal share and the pool does not refill with the shares
+// of the three still out (they still spend them); what each spent within its fallback share
+// takes back the refill the pool counted, never a debt; what one spent beyond it is a debt;
+// once every process is back, nobody is reserved for; and a process that never comes back is
+// reserved for only a few lease lengths.
+func TestApplyRecovery(t *testing.T) {
+	const ttl, sec = int64(2e6), int64(1e6)
+	var st *State
+	now := int64(1e15)
+	seqs, epochs, rids := map[string]uint64{}, map[string]string{}, map[string]uint64{}
+	ask := func(id string, at int64, q Request) Reply {
+		t.Helper()
+		rids[id]++
+		q.Client, q.ReqID, q.Seq, q.Epoch = id, rids[id], seqs[id], epochs[id]
+		q.Rate, q.Burst, q.MinBurst, q.TTL = 100, 100, 1, ttl
+		if q.Demand == 0 {
+			q.Demand = 80
+		}
+		var r Reply
+		st, r = Apply(st, at, q)
+		seqs[id], epochs[id] = r.Seq, r.Epoch
+		return r
+	}
+	procs := []string{"p0", "p1", "p2", "p3"}
+	for round := range 4 { // settle equal shares
+		for i, id := range procs {
+			ask(id, now+int64(round)*sec+int64(i)*1000, Request{Fleet: 4})
+		}
+	}
+	now += 4 * sec
+	for _, id := range procs {
+		if r := st.Clients[id]; math.Abs(r.Share-25) > 1e-9 {
+			t.Fatalf("before the partition %s holds %v/s, want 25", id, r.Share)
+		}
+	}
+	// 5 s later (every lease has ended, the pool has refilled to the burst) p0 comes back
+	// having spent 100 tokens in fallback, all within its share.
+	back := now + 5*sec
+	r0 := ask("p0", back, Request{Fleet: 4, Unbacked: 100, Allowance: 100})
+	if r0.Share > 25+1e-9 {
+		t.Errorf("first back: share %v, want at most its equal share 25 while three are out", r0.Share)
+	}
+	if r0.Level < 0 {
+		t.Errorf("first back: level %v: spending within the fallback share became a debt", r0.Level)
+	}
+	if r0.Pool > 1e-9 {
+		t.Errorf("first back: pool %v, want the refill it counted during the partition given back", r0.Pool)
+	}
+	// Half a second later p1 comes back: the pool did not refill with the three shares still
+	// out (p0's lease took its burst's top-up from nothing).
+	r1 := ask("p1", back+sec/2, Request{Fleet: 4, Unbacked: 112, Allowance: 112})
+	if r1.Share > 25+1e-9 || r1.Level < 0 || r1.Level > 1e-9 {
+		t.Errorf("second back: %+v: want a share of at most 25, no debt and no top-up (the pool held nothing)", r1)
+	}
+	// p2 overspent its share by 50: that is a debt.
+	r2 := ask("p2", back+sec, Request{Fleet: 4, Unbacked: 175, Allowance: 125})
+	if r2.Level > -50+1e-9 {
+		t.Errorf("third back: level %v, want a debt of the 50 spent beyond its share", r2.Level)
+	}
+	if n := st.unheard(back+sec, recordKeep(ttl), st.heard(back+sec, "")); n != 1 {
+		t.Errorf("with three back, %v processes reserved for, want 1", n)
+	}
+	// p3 never comes back: four lease lengths after p0 came back, p0 can get more than 25.
+	late := back + recordKeep(ttl) + sec
+	for _, id := range procs[:3] {
+		ask(id, late-sec, Request{Fleet: 4})
+	}
+	r := ask("p0", late, Request{Fleet: 4, Demand: 200})
+	if r.Share <= 25+1e-9 {
+		t.Errorf("p0's share %v %v after the first came back, with p3 gone: still reserving for p3", r.Share, late-back)
+	}
+	if n := st.unheard(late, recordKeep(ttl), st.heard(late, "")); n != 0 {
+		t.Errorf("%v processes reserved for after the recovery, want 0", n)
 	}
 }
 

@@ -56,9 +56,44 @@ func (p *Process) bucket(id BucketID, spec Spec) *vbucket {
 // the store for one, it answers with again > 0: call again after again (when the answer is
 // back or the request has timed out).
 func (p *Process) Reserve(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration) (d Decision, again time.Duration) {
+	return p.decide(now, id, spec, n, maxWait, true, false)
+}
+
+// Redecide is Reserve for a call asking again, as Client.Redecide.
+func (p *Process) Redecide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, queued bool) (d Decision, again time.Duration) {
+	return p.decide(now, id, spec, n, maxWait, false, queued)
+}
+
+// Feedback records AWS's answer to a call on bucket id at now, as Client.Feedback does.
+func (p *Process) Feedback(now time.Time, id BucketID, throttled bool, retryAfter time.Duration) {
+	b := p.buckets[id]
+	if b == nil {
+		return
+	}
+	p.poll(now, b)
+	b.acct.Feedback(now, throttled, retryAfter)
+	if b.ticket == nil && b.acct.RenewDue(now) && b.br.allow(now) {
+		p.send(now, id, b)
+	}
+}
+
+// Bucket reports bucket id as this process sees it at now, as Client.Bucket does.
+func (p *Process) Bucket(now time.Time, id BucketID) (st BucketState, ok bool) {
+	b := p.buckets[id]
+	if b == nil {
+		return BucketState{}, false
+	}
+	p.poll(now, b)
+	return bucketState(now, b.acct), true
+}
+
+func (p *Process) decide(now time.Time, id BucketID, spec Spec, n float64, maxWait time.Duration, count bool, queued bool) (d Decision, again time.Duration) {
 	b := p.bucket(id, spec)
 	p.poll(now, b)
-	d = b.acct.take(now, n, maxWait, true)
+	if queued {
+		b.acct.Unqueue(n) // it asks again; it goes back to the queue if it must wait longer
+	}
+	d = b.acct.take(now, n, maxWait, count, queued)
 	if d.NeedLease {
 		if b.ticket == nil && b.br.allow(now) && !b.failedSync {
 			p.send(now, id, b)
@@ -71,7 +106,7 @@ func (p *Process) Reserve(now time.Time, id BucketID, spec Spec, n float64, maxW
 		b.failedSync = false
 		b.acct.Fallback(now)
 		p.fallback(b)
-		d = b.acct.take(now, n, maxWait, false)
+		d = b.acct.take(now, n, maxWait, false, queued)
 	}
 	if b.ticket == nil && b.acct.RenewDue(now) && b.br.allow(now) {
 		p.send(now, id, b)
@@ -83,6 +118,13 @@ func (p *Process) Reserve(now time.Time, id BucketID, spec Spec, n float64, maxW
 func (p *Process) Cancel(now time.Time, id BucketID, n float64) {
 	if b := p.buckets[id]; b != nil {
 		b.acct.Cancel(now, n)
+	}
+}
+
+// Unqueue takes a queued call of n tokens on bucket id out of the queue.
+func (p *Process) Unqueue(id BucketID, n float64) {
+	if b := p.buckets[id]; b != nil {
+		b.acct.Unqueue(n)
 	}
 }
 

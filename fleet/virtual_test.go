@@ -47,6 +47,25 @@ func overAdmitted(rate, burst float64, sends []time.Time) int {
 	return over
 }
 
+// leftAt is what AWS's bucket, replaying the admissions before at, still holds at at: tokens of
+// its initial burst (or refill) the fleet has not spent yet, which it may spend after at on top
+// of the rate.
+func leftAt(rate, burst float64, sends []time.Time, at time.Time) float64 {
+	s := slices.Clone(sends)
+	slices.SortFunc(s, func(a, b time.Time) int { return a.Compare(b) })
+	ref := refBucket{rate: rate, burst: burst}
+	for _, t := range s {
+		if !t.Before(at) {
+			break
+		}
+		ref.take(t)
+	}
+	if ref.t.IsZero() {
+		return burst
+	}
+	return min(ref.level+rate*at.Sub(ref.t).Seconds(), burst)
+}
+
 type vcfg struct {
 	rate, burst float64
 	offered     []float64 // calls per second offered by each process
@@ -69,10 +88,12 @@ type vresult struct {
 }
 
 type vev struct {
-	at    time.Time
-	proc  int
-	retry bool
-	seq   int
+	at     time.Time
+	proc   int
+	retry  bool
+	queued bool      // the call is queued (Decision.Queued) and asks again
+	start  time.Time // when the call was first decided
+	seq    int
 }
 type vevHeap []vev
 
@@ -119,9 +140,22 @@ func runVirtual(c vcfg) vresult {
 		if i := e.proc; i < len(c.leave) && c.leave[i] > 0 && !e.at.Before(t0.Add(c.leave[i])) {
 			continue
 		}
-		d, again := res.procs[e.proc].Reserve(e.at, id, spec, 1, c.maxWait)
+		var (
+			d     Decision
+			again time.Duration
+		)
+		if e.retry {
+			// A call asking again waits at most what is left of its maxWait.
+			left := c.maxWait - e.at.Sub(e.start)
+			d, again = res.procs[e.proc].Redecide(e.at, id, spec, 1, max(left, 0), e.queued)
+		} else {
+			e.start = e.at
+			d, again = res.procs[e.proc].Reserve(e.at, id, spec, 1, c.maxWait)
+		}
 		if again > 0 {
-			push(vev{at: e.at.Add(again), proc: e.proc, retry: true})
+			push(vev{at: e.at.Add(again), proc: e.proc, retry: true, start: e.start})
+		} else if d.Queued {
+			push(vev{at: e.at.Add(d.Delay), proc: e.proc, retry: true, queued: true, start: e.start})
 		} else if d.OK {
 			res.sends[e.proc] = append(res.sends[e.proc], e.at.Add(d.Delay))
 		} else {
@@ -252,9 +286,13 @@ func TestVirtualNewcomerNotStarved(t *testing.T) {
 // TestVirtualOutagesAndRestarts: 8 processes, each offering twice its equal share of a 100/s
 // bucket for 60 s, through a store that is unreachable from 10 s to 15 s (its state kept: a
 // partition) and restarted empty at 30 s and again at 45 s after a 3 s outage. Fail-open, the
-// fleet keeps calling through every fault, goes back to leases each time, and AWS's bucket
-// would throttle at most 2% of r·T; fail-closed, nothing is sent once the leases taken before
-// the outage have ended.
+// fleet keeps calling through every fault, goes back to leases each time and sends about r·T
+// in all (at least 98%: what it spent in fallback within its shares is not charged twice);
+// fail-closed, nothing is sent once the leases taken before the outage have ended. Either way
+// AWS's bucket would throttle nothing: leases never exceed the bucket, fallbacks start empty
+// at shares adding up to the rate, and every process comes back within the recovery that the
+// first one back starts (the store holds the shares of those still out), so no fallback
+// overlaps a lease that took its share.
 func TestVirtualOutagesAndRestarts(t *testing.T) {
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
 	base := vcfg{rate: 100, burst: 100, duration: 60 * time.Second, maxWait: time.Second,
@@ -278,8 +316,8 @@ func TestVirtualOutagesAndRestarts(t *testing.T) {
 		}
 		t.Logf("fail-closed %v: sent %d (r·T+B = %.0f), during outages %d, AWS would throttle %d (%.2f%% of r·T), fallbacks %d, recoveries %d",
 			failClosed, len(sends), c.rate*60+c.burst, during, over, 100*float64(over)/(c.rate*60), fallbacks, recoveries)
-		if float64(over) > 0.02*c.rate*60 {
-			t.Errorf("fail-closed %v: over-admission %d > 2%% of r·T", failClosed, over)
+		if over > 0 {
+			t.Errorf("fail-closed %v: AWS's bucket would throttle %d", failClosed, over)
 		}
 		if fallbacks < 2*len(r.procs) || recoveries < 2*len(r.procs) {
 			t.Errorf("fail-closed %v: %d fallbacks and %d recoveries, want each process to fall back and recover at both outages", failClosed, fallbacks, recoveries)
@@ -292,8 +330,8 @@ func TestVirtualOutagesAndRestarts(t *testing.T) {
 		if late := inWindow(sends, at(13), at(15)); failClosed && late > 0 {
 			t.Errorf("fail-closed: %d calls sent 3 s into the outage, without a lease", late)
 		}
-		if float64(len(sends)) < 0.9*c.rate*60 && !failClosed {
-			t.Errorf("fail-open: sent %d, want at least 90%% of r·T", len(sends))
+		if float64(len(sends)) < 0.98*c.rate*60 && !failClosed {
+			t.Errorf("fail-open: sent %d, want at least 98%% of r·T", len(sends))
 		}
 	}
 }

@@ -126,6 +126,21 @@
 // Rate changes are reported as [RateChange] values (cuts, and growth in steps of about 6%) for
 // events and metrics, and counted per rule: RuleStats.Cuts, Growths, Learned and LearnedRate.
 //
+// # Buckets shared by a fleet
+//
+// A process's limiter keeps its own buckets; a fleet of processes calling one account needs one
+// bucket for all of them. [WithStore] hands the buckets of unpartitioned calls rules (EC2's,
+// KMS's, Lambda's, STS's account-wide buckets) to a [Store] that shares them — package fleet
+// keeps them in Redis and gives each process a lease on part of each bucket. The limiter's API
+// is unchanged: Reserve, Wait and Allow decide on the store's answer (a delay the store
+// reserved, a wait for a later lease that [Reservation.Confirm] asks about again, a refusal with
+// the same *[RefusedError], [RefusedShared] when the store gives this process nothing in time),
+// Feedback goes to the store, which learns one rate for the whole fleet and reports its cuts and
+// growth as RateChanges, and Rate, Tokens and the counters report the shared bucket as this
+// process sees it. Partitioned rules (one bucket per S3 prefix or DynamoDB table, thousands of
+// them), units rules and learned buckets stay local: the store is asked only about
+// unpartitioned calls rules, once per bucket.
+//
 // # Rules files
 //
 // [LoadRules] and [ParseRules] read YAML or JSON (JSON is YAML). Fields:

@@ -66,6 +66,9 @@ func (l *Limiter) Feedback(now time.Time, key Key, f Feedback) RateChange {
 		}
 	}
 	sc := rt.calls
+	if sc != nil && sc.shared != nil {
+		return l.feedbackShared(now, sc, f)
+	}
 	if sc == nil || !sc.rule.adaptive || (sc.rule.learned && !f.Throttled && !l.learning(sc, &key)) {
 		// (A call no rule covers has no bucket until AWS first throttles it.)
 		return RateChange{}
@@ -128,6 +131,10 @@ func (l *Limiter) Rate(now time.Time, key Key) (rate, burst float64, learned, ok
 	}
 	if sc == nil {
 		return 0, 0, false, false
+	}
+	if sc.shared != nil {
+		st := l.cfg.store.State(now, sc.shared)
+		return st.Rate, st.Burst, st.Learned, true
 	}
 	rate, burst = sc.rule.rate, sc.rule.burst
 	l.peek(ticks(now), sc, &key, func(b *bucket, r *crule) {

@@ -255,6 +255,9 @@ func (l *Limiter) Allow(now time.Time, key Key, units int) (ok bool, rule string
 	if c != nil && c.rule.learned && !l.learning(c, &key) {
 		c = nil
 	}
+	if c != nil && c.shared != nil {
+		return l.allowShared(now, rt, c, &key, units)
+	}
 	if rt.units == nil {
 		if c == nil {
 			return true, ""

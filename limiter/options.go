@@ -47,6 +47,7 @@ type config struct {
 	idleTTL  time.Duration
 	maxKeys  int
 	adaptive bool
+	store    Store // WithStore: buckets shared with other processes (store.go)
 }
 
 // WithMode sets the mode (default Enforce).

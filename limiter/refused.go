@@ -19,9 +19,13 @@ const (
 	// RunInstances for more instances than the resource bucket's burst); it can never be
 	// admitted as one call.
 	RefusedExceedsBurst
+	// RefusedShared: the bucket is shared with other processes through a Store (WithStore),
+	// and the store gives this process no tokens for the call: the fleet's demand took its
+	// share, or the store is unreachable and its policy is fail-closed.
+	RefusedShared
 )
 
-var reasonNames = [...]string{"", "deadline", "max-wait", "fail-fast", "exceeds-burst"}
+var reasonNames = [...]string{"", "deadline", "max-wait", "fail-fast", "exceeds-burst", "shared"}
 
 func (r RefusalReason) String() string {
 	if int(r) < len(reasonNames) && r != 0 {
@@ -64,6 +68,8 @@ func (e *RefusedError) Error() string {
 		why = fmt.Sprintf("would wait %v%s and the limiter is in fail-fast mode", e.Wait, at)
 	case RefusedExceedsBurst:
 		why = "needs more tokens than the bucket holds"
+	case RefusedShared:
+		why = fmt.Sprintf("the bucket is shared with other processes and holds no tokens for this call in time%s", at)
 	default:
 		why = e.Reason.String()
 	}

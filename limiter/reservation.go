@@ -18,6 +18,12 @@ type Reservation struct {
 	delay        time.Duration
 	wouldWait    time.Duration
 	wouldRefuse  RefusalReason
+	// shared is the bucket a Store keeps, when it decided the calls part (c.n and c.at then
+	// say what it reserved, c.b is nil); again: the store had no tokens for it yet, and
+	// Confirm asks again (shared.go).
+	shared *SharedBucket
+	again  bool
+	queued bool // with again: the store counts the call in its queue
 }
 
 // reserved is the tokens a Reservation holds in one bucket.
@@ -78,6 +84,7 @@ func (r *Reservation) Cancel(now time.Time) {
 	if r.l == nil {
 		return
 	}
+	r.cancelShared(now, false)
 	t := ticks(now)
 	r.c.giveBack(r.rule, t, false)
 	r.u.giveBack(r.unitsRule, t, false)
@@ -91,6 +98,7 @@ func (r *Reservation) release(now time.Time) {
 	if r.l == nil {
 		return
 	}
+	r.cancelShared(now, true)
 	t := ticks(now)
 	r.c.giveBack(r.rule, t, true)
 	r.u.giveBack(r.unitsRule, t, true)
@@ -138,6 +146,9 @@ func (r *Reservation) Confirm(now time.Time, deadline time.Time) (time.Duration,
 // Recheck is [Reservation.Confirm] with the refusal returned as a value (see [Refusal]): it does
 // not allocate.
 func (r *Reservation) Recheck(now time.Time, deadline time.Time) (time.Duration, Refusal) {
+	if r.shared != nil {
+		return r.recheckShared(now, deadline)
+	}
 	if r.l == nil || r.c.b == nil {
 		return 0, Refusal{}
 	}

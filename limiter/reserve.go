@@ -61,6 +61,15 @@ func (l *Limiter) reserve(now time.Time, rt *route, key *Key, units int, deadlin
 	if calls != nil && calls.rule.learned && !l.learning(calls, key) {
 		calls = nil
 	}
+	if calls != nil && calls.shared != nil {
+		return l.reserveShared(now, rt, key, calls, units, deadline, r)
+	}
+	return l.reserveLocal(now, rt, key, calls, units, deadline, r)
+}
+
+// reserveLocal is reserve for a call whose buckets are the limiter's own: calls (nil: none)
+// and rt.units (nil: none).
+func (l *Limiter) reserveLocal(now time.Time, rt *route, key *Key, calls *scope, units int, deadline time.Time, r *Reservation) refused {
 	if calls == nil && rt.units == nil {
 		return refused{}
 	}

@@ -67,6 +67,8 @@ type scope struct {
 	group  string // lower-cased operation (ScopeOperation) or "" (ScopeShared)
 	seed   uint64 // starts the hash of this scope's partition keys
 	pin    *pinnedBucket
+	// shared: the bucket a Store keeps (WithStore); pin then only counts its decisions.
+	shared *SharedBucket
 	// overflow: the scope of calls beyond maxRoutes, charged to the rule's overflow lanes.
 	overflow bool
 }
@@ -175,7 +177,7 @@ func (l *Limiter) lookupRoute(service, operation, region string) *route {
 		calls:     l.scopeFor(ci, service, operation, region),
 		units:     l.scopeFor(ui, service, operation, region),
 	}
-	if c := r.calls; c != nil && r.units == nil && c.pin != nil {
+	if c := r.calls; c != nil && r.units == nil && c.pin != nil && c.shared == nil {
 		r.fast, r.fastRule = c.pin, c.rule
 	}
 	l.routes[k] = r
@@ -199,6 +201,7 @@ func (l *Limiter) scopeFor(i int, service, operation, region string) *scope {
 		sc.pin = newPinnedBucket(cr, -maxTicks)
 		l.pinned.Add(1)
 		cr.pins = append(cr.pins, sc.pin)
+		sc.shared = l.sharedScope(cr, service, operation, k.region)
 	}
 	l.scopes[k] = sc
 	return sc

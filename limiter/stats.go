@@ -141,6 +141,11 @@ func (l *Limiter) UnitTokens(now time.Time, key Key) (available float64, burst i
 // tokens returns the level at now of key's bucket in scope sc and its burst (rounded down to
 // whole tokens, at least 1; maxInt for an unlimited bucket).
 func (l *Limiter) tokens(now time.Time, sc *scope, key *Key) (float64, int) {
+	if sc.shared != nil {
+		// This process's part of the shared bucket: its lease's local bucket.
+		st := l.cfg.store.State(now, sc.shared)
+		return st.Level, max(int(st.Local), 1)
+	}
 	t := ticks(now)
 	level, burst := sc.rule.burst, sc.rule.burst
 	l.peek(t, sc, key, func(b *bucket, r *crule) { level, burst = b.level(t, r), b.burstIn(r) })

@@ -130,6 +130,17 @@ type Config struct {
 	Arrivals string
 	// Limiter is tollgate's client-side limiter; nil means none (retries and backoff only).
 	Limiter *limiter.Limiter
+	// Processes is how many independent client processes the run holds (0 means 1): each has
+	// its own SDK clients, connections, retry quota and tollgate — its own limiter,
+	// Limiters[i] — as the pods of a fleet would, and every call goes to one of them at
+	// random. With a fleet store in the limiters (limiter.WithStore), they share its buckets.
+	Processes int
+	// Limiters are the processes' limiters when Processes > 1 (one each, none shared; nil:
+	// no limiter). Limiter must then be nil.
+	Limiters []*limiter.Limiter
+	// Store names what the processes' limiters share their buckets through, for the report
+	// (a Redis URL without its password); "" for nothing.
+	Store string
 	// MaxAttempts is the maximum attempts per call; 0 means the SDK default, 3.
 	MaxAttempts int
 	// Observer receives tollgate's events (a metrics.Collector, usually).
@@ -169,6 +180,12 @@ func (c *Config) check() error {
 		return errors.New("load: set a rate or a concurrency")
 	case c.NoTollgate && c.Retryer != "" && c.Retryer != RetryerStandard:
 		return fmt.Errorf("load: NoTollgate and Retryer %q disagree", c.Retryer)
+	case c.Processes < 0:
+		return errors.New("load: processes must not be negative")
+	case c.Processes > 1 && c.Limiter != nil:
+		return errors.New("load: with several processes, give each its own limiter (Limiters), not one for all")
+	case c.Limiters != nil && len(c.Limiters) != max(c.Processes, 1):
+		return fmt.Errorf("load: %d limiters for %d processes: want one each", len(c.Limiters), max(c.Processes, 1))
 	}
 	if _, err := retryerKind(c.Retryer); err != nil {
 		return err
@@ -222,11 +239,20 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	rec := newRecorder(cfg.Mix)
-	run, err := newClients(ctx, cfg, rec)
-	if err != nil {
-		return nil, err
+	procs := make([]*clients, max(cfg.Processes, 1))
+	for p := range procs {
+		pc := cfg
+		if cfg.Limiters != nil {
+			pc.Limiter = cfg.Limiters[p]
+		}
+		pc.Seed = cfg.Seed + uint64(p) // each process's own jitter
+		c, err := newClients(ctx, pc, rec)
+		if err != nil {
+			return nil, err
+		}
+		defer c.idle.close()
+		procs[p] = c
 	}
-	defer run.idle.close()
 	setup, err := newClients(ctx, Config{Endpoint: cfg.Endpoint, Region: cfg.Region, Credentials: cfg.Credentials,
 		Retryer: RetryerStandard, Concurrency: 1}, nil)
 	if err != nil {
@@ -241,7 +267,9 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := runSetups(ctx, setup, ops, targets); err != nil {
 		return nil, err
 	}
-	run.keys, run.instanceID, run.ciphertext = cfg.Keys, setup.instanceID, setup.ciphertext
+	for _, c := range procs {
+		c.keys, c.instanceID, c.ciphertext = cfg.Keys, setup.instanceID, setup.ciphertext
+	}
 
 	pick := func(r *rand.Rand) int {
 		x := r.Float64() * total
@@ -262,8 +290,10 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		cs := &callStats{}
 		cctx = context.WithValue(cctx, callKey{}, cs)
+		// The process the call goes to: a hash of n, independent of the key n picks.
+		c := procs[int((uint64(n)*0x9e3779b97f4a7c15)>>40)%len(procs)]
 		start := time.Now()
-		err := ops[i].call(cctx, run, defaultTarget, n)
+		err := ops[i].call(cctx, c, defaultTarget, n)
 		rec.record(i, cs, time.Since(start), err)
 	}
 

@@ -24,6 +24,10 @@ type Report struct {
 	Arrivals string  `json:"arrivals,omitempty"` // rate mode: "even" or "poisson"
 	Mode     string  `json:"mode"`               // "rate 100/s" or "concurrency 16"
 	Seconds  float64 `json:"seconds"`            // how long the run took, in-flight calls included
+	// Processes is how many independent client processes made the calls (Config.Processes),
+	// and Store what they shared their buckets through (Config.Store; "": nothing).
+	Processes int    `json:"processes"`
+	Store     string `json:"store,omitempty"`
 	// Offered is, in rate mode, the calls the rate asked for until the run stopped; Dropped
 	// those of them not started because Config.Concurrency (or 1,000) calls were in flight
 	// already. Offered = Dropped + Total.Calls.
@@ -70,7 +74,7 @@ func (r *recorder) report(cfg Config, elapsed time.Duration, offered, dropped in
 	}
 	retryer := cfg.retryer()
 	rep := &Report{Endpoint: endpoint, Tollgate: retryer == RetryerTollgate, Retryer: retryer, Seconds: elapsed.Seconds(),
-		Offered: offered, Dropped: dropped}
+		Offered: offered, Dropped: dropped, Processes: max(cfg.Processes, 1), Store: cfg.Store}
 	if cfg.Rate > 0 {
 		rep.Arrivals = cmp.Or(cfg.Arrivals, ArrivalsEven)
 		rep.Mode = fmt.Sprintf("rate %g/s (%s)", cfg.Rate, rep.Arrivals)
@@ -148,6 +152,12 @@ func (r *Report) header() string {
 		who = "SDK standard retryer, no tollgate"
 	case RetryerAdaptive:
 		who = "SDK adaptive retryer, no tollgate"
+	}
+	if r.Processes > 1 {
+		who = fmt.Sprintf("%d processes, each with %s", r.Processes, who)
+	}
+	if r.Store != "" {
+		who += ", sharing their buckets through " + r.Store
 	}
 	h := fmt.Sprintf("load against %s: %s, %.1fs, %s", r.Endpoint, r.Mode, r.Seconds, who)
 	if r.Dropped > 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -441,5 +442,26 @@ func TestStoreSeries(t *testing.T) {
 		if v, ok := got[series]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", series, v, ok, want)
 		}
+	}
+}
+
+// TestLimiterRefusalReasons: a refusal for each of the limiter's reasons (a fleet store's
+// "shared" among them) counts in its own series, and a reason tollgate does not know in
+// "other".
+func TestLimiterRefusalReasons(t *testing.T) {
+	reg, c := newRegistered(t, metrics.Options{})
+	reasons := append(metrics.LimiterRefusalReasons(), "something-new")
+	for _, r := range reasons {
+		c.Observe(event.Event{Kind: event.LimiterRefused, Service: "EC2", Operation: "DescribeInstances", Rule: "ec2-describe", Reason: r})
+	}
+	got := samples(t, reg)
+	for _, r := range append(metrics.LimiterRefusalReasons(), "other") {
+		k := `tollgate_limiter_refusals_total{aws_service="EC2",operation="DescribeInstances",reason="` + r + `"}`
+		if got[k] != 1 {
+			t.Errorf("%s = %v, want 1; have %v", k, got[k], keysWithPrefix(got, "tollgate_limiter_refusals_total"))
+		}
+	}
+	if !slices.Contains(metrics.LimiterRefusalReasons(), limiter.RefusedShared.String()) {
+		t.Errorf("reasons %v lack the fleet store's %q", metrics.LimiterRefusalReasons(), limiter.RefusedShared)
 	}
 }

@@ -95,7 +95,7 @@ func RetryRefusalReasons() []string {
 // limiter.RefusalReason strings.
 func LimiterRefusalReasons() []string {
 	return []string{limiter.RefusedDeadline.String(), limiter.RefusedMaxWait.String(), limiter.RefusedFailFast.String(),
-		limiter.RefusedExceedsBurst.String()}
+		limiter.RefusedExceedsBurst.String(), limiter.RefusedShared.String()}
 }
 
 // RateChangeReasons are the reason label values of tollgate_limiter_rate_changes_total: the

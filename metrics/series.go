@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tollgate/tollgate/backoff"
+	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/metrics/internal/label"
 )
 
@@ -29,8 +30,8 @@ type series struct {
 	throttles      []lazy[prometheus.Counter] // by CodeSet index
 	retries        [4]lazy[prometheus.Counter]
 	retriesRefused [6]lazy[prometheus.Counter]
-	limiterRefused [5]lazy[prometheus.Counter]
-	rateChanges    [3]lazy[prometheus.Counter] // by rateChangeReasons index (the last: other)
+	limiterRefused [limiter.RefusedShared + 1]lazy[prometheus.Counter] // by limiterRefusalReasons index (the last: other)
+	rateChanges    [3]lazy[prometheus.Counter]                         // by rateChangeReasons index (the last: other)
 	backoffDelay   lazy[prometheus.Observer]
 	limiterWait    lazy[prometheus.Observer]
 	tokens         lazy[prometheus.Gauge]

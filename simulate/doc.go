@@ -47,6 +47,11 @@
 //	                 user gives: tollgate.rules), and the middleware's default policy
 //	                 (backoff.Policy: full jitter, 1 s/50 ms bases, 20 s cap, 3 attempts, the
 //	                 token quota as retry budget)
+//	tollgate-fleet   tollgate with a fleet store: every process of the run shares the buckets of
+//	                 unpartitioned rules through one modelled Redis (the scenario's store: round
+//	                 trip, lease length, outages, restarts), with its limiter built
+//	                 WithStore over a fleet.Process — the fleet package's lease code
+//	                 (fleet.Account, the script's twin fleet.State) in virtual time
 //	tollgate-oracle  the same client handed the server's true rules: an Oracle (see below)
 //	sdk-standard     the SDK's 2.1 standard mode: backoff.Policy with full jitter, 1 s/50 ms,
 //	                 20 s cap, TokenQuota 500/5/14, 3 attempts; quota per client
@@ -146,6 +151,17 @@
 //	tollgate:
 //	  rules       "defaults" (default: limiter.DefaultRules(), the one-line install) or a rules
 //	              file, as a user would give one; the server's rules are tollgate-oracle's
+//	store:        the fleet store of tollgate-fleet (StoreSpec), reached by every process:
+//	  rtt         a store call's round trip (default 1ms)
+//	  timeout     a store call's timeout (default fleet.DefaultTimeout, 50ms)
+//	  lease       a lease's length (default fleet.DefaultLeaseTTL, 2s)
+//	  fallback_share  share of a bucket a process spends while the store is unreachable
+//	              (default 0: 1/n of the processes at its last lease)
+//	  fail_closed  refuse instead of falling back (default false)
+//	  outages     list of {from, to}: windows in which the store is unreachable
+//	  restarts    list of times at which the store loses every bucket
+//	  rules       names (globs) of the rules whose buckets are shared (default: every
+//	              unpartitioned calls rule)
 //	groups:       client groups, each:
 //	  name        group name (required)
 //	  loop        open (Poisson arrivals) or closed (workers) (required)

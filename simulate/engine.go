@@ -11,6 +11,7 @@ import (
 
 	"github.com/tollgate/tollgate/backoff"
 	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/fleet"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate/server"
 )
@@ -73,6 +74,7 @@ type groupRun struct {
 // single-threaded and deterministic.
 type engine struct {
 	epoch time.Time
+	fleet *fleet.ModelStore // the run's fleet store (TollgateFleet)
 	now   int64
 	// t's fast path (fastTime: epoch is a whole second in UTC): the second of virtual time
 	// last converted, as Unix seconds and as nanoseconds since epoch
@@ -332,6 +334,12 @@ func (e *engine) newProcess(name string, group int) int32 {
 	idx := len(e.procs)
 	rng := newRand(e.seed, streamProc, uint64(idx))
 	env := ClientEnv{Name: name, Rand: rng, Created: e.t(e.now)}
+	if fs, ok := e.strategy.(*TollgateFleet); ok {
+		if e.fleet == nil {
+			e.fleet = fs.newStore(e.epoch) // one store per run, shared by its processes
+		}
+		env.Fleet = e.fleet
+	}
 	var client Client
 	if o, ok := e.strategy.(Oracle); ok {
 		rules := e.oracleRules

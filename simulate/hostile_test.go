@@ -291,7 +291,7 @@ func TestScenarioHostileInput(t *testing.T) {
 		{name: "jitter of 100 years", yaml: strings.Replace(base, "    rate: 10\n", "    rate: 10\n    jitter: 876000h\n", 1), want: "jitter must be in [0, 1h0m0s]"},
 		{name: "group rate 1e-9", yaml: "name: s\nduration: 10s\n" + fmt.Sprintf(group, "1e-9"), run: true},
 		{name: "capacity rate 1e-9", yaml: base + "server:\n  capacity:\n    - {service: EC2, operation: DescribeInstances, region: us-east-1, start: 0s, rate: 1e-9, burst: 1}\n", run: true},
-		{name: "rate 1e9 for an hour", yaml: "name: s\nduration: 1h\n" + fmt.Sprintf(group, "1e9"), run: true, want: "would need about 1.01e+14 of calls + attempts",
+		{name: "rate 1e9 for an hour", yaml: "name: s\nduration: 1h\n" + fmt.Sprintf(group, "1e9"), run: true, want: "would need about 1.15e+14 of calls + attempts",
 			check: func(err error) bool {
 				var le *LimitError
 				return errors.As(err, &le) && !le.Running && le.Resource == "work"

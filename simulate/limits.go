@@ -168,15 +168,23 @@ const (
 // server's rules.
 func processBytes(st Strategy, rules limiter.Rules) int64 {
 	n := int64(len(rules))
-	if t, ok := st.(*Tollgate); ok {
-		n = int64(len(t.Rules))
-		if t.Rules == nil {
+	var own limiter.Rules
+	switch t := st.(type) {
+	case *Tollgate:
+		own = t.Rules
+	case *TollgateFleet:
+		own = t.Rules
+	}
+	switch st.(type) {
+	case *Tollgate, *TollgateFleet:
+		n = int64(len(own))
+		if own == nil {
 			n = int64(len(limiter.DefaultRules()))
 		}
 	}
 	tollgate := 64<<10 + n*3<<9
 	switch st.(type) {
-	case *Tollgate:
+	case *Tollgate, *TollgateFleet:
 		return tollgate
 	case *SDKStandard, *SDKAdaptive, *SDKLegacy, *PolicyStrategy:
 		return 1 << 10

@@ -213,7 +213,7 @@ func Simulate(ctx context.Context, s *Scenario, opts Options) (*Comparison, erro
 	}
 	strategies := make([]Strategy, len(names))
 	for i, n := range names {
-		if strategies[i], err = NewStrategy(n, StrategyOptions{Rules: s.TollgateRules, MaxAttempts: s.MaxAttempts}); err != nil {
+		if strategies[i], err = NewStrategy(n, StrategyOptions{Rules: s.TollgateRules, MaxAttempts: s.MaxAttempts, Store: s.Store}); err != nil {
 			return nil, err
 		}
 	}

@@ -34,6 +34,9 @@ type Scenario struct {
 	// file; nil: limiter.DefaultRules(), the one-line install. tollgate-oracle gets the
 	// server's rules whatever this says.
 	TollgateRules limiter.Rules
+	// Store is the fleet store the tollgate-fleet strategy's processes share (every process of
+	// a run: one account, one Redis).
+	Store StoreSpec
 	// MaxAttempts overrides every strategy's maximum attempts per call (0: their default, 3).
 	MaxAttempts int
 	// MaxCallDuration is the longest a call may last in virtual time (0:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	pathpkg "path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -264,7 +265,7 @@ func (p *scenarioParser) path(rel string) string {
 	return filepath.Join(p.dir, rel)
 }
 
-var scenarioFields = []string{"name", "description", "duration", "seed", "runs", "max_attempts", "max_call_duration", "strategies", "server", "tollgate", "groups"}
+var scenarioFields = []string{"name", "description", "duration", "seed", "runs", "max_attempts", "max_call_duration", "strategies", "server", "tollgate", "store", "groups"}
 
 func (p *scenarioParser) scenario(n *yaml.Node, s *Scenario) {
 	var lines struct{ duration, groups int }
@@ -327,6 +328,8 @@ func (p *scenarioParser) scenario(n *yaml.Node, s *Scenario) {
 					}
 				}
 			})
+		case "store":
+			p.store(v, field, &s.Store)
 		case "groups":
 			lines.groups = k.Line
 			for i, item := range p.list(v, field) {
@@ -592,5 +595,66 @@ func (p *scenarioParser) operation(n *yaml.Node, path string, op *Operation) {
 		p.fail(n, path+".service", "required (an AWS SDK ServiceID such as EC2 or S3)")
 	case op.Operation == "":
 		p.fail(n, path+".operation", "required (an API name such as DescribeInstances)")
+	}
+}
+
+var storeFields = []string{"rtt", "timeout", "lease", "fallback_share", "fail_closed", "outages", "restarts", "rules"}
+
+// store parses the fleet store of the tollgate-fleet strategy.
+func (p *scenarioParser) store(n *yaml.Node, path string, st *StoreSpec) {
+	errs := len(p.errs)
+	p.fields(n, path, storeFields, func(key string, k, v *yaml.Node, field string) {
+		switch key {
+		case "rtt":
+			p.duration(v, field, &st.RTT)
+		case "timeout":
+			p.duration(v, field, &st.Timeout)
+		case "lease":
+			p.duration(v, field, &st.Lease)
+		case "fallback_share":
+			p.float(v, field, &st.FallbackShare)
+			if st.FallbackShare > 1 {
+				p.fail(v, field, "a share of the bucket: between 0 and 1 (0: 1/n of the fleet)")
+			}
+		case "fail_closed":
+			p.boolean(v, field, &st.FailClosed)
+		case "outages":
+			for i, item := range p.list(v, field) {
+				var o StoreOutage
+				f := fmt.Sprintf("%s[%d]", field, i)
+				p.fields(item, f, []string{"from", "to"}, func(key string, k, v *yaml.Node, field string) {
+					if key == "from" {
+						p.duration(v, field, &o.From)
+					} else {
+						p.duration(v, field, &o.To)
+					}
+				})
+				if o.To <= o.From {
+					p.fail(item, f, "to (%v) must be after from (%v)", o.To, o.From)
+				}
+				st.Outages = append(st.Outages, o)
+			}
+		case "restarts":
+			for i, item := range p.list(v, field) {
+				var d time.Duration
+				p.duration(item, fmt.Sprintf("%s[%d]", field, i), &d)
+				st.Restarts = append(st.Restarts, d)
+			}
+		case "rules":
+			for i, item := range p.list(v, field) {
+				var g string
+				p.str(item, fmt.Sprintf("%s[%d]", field, i), &g)
+				if _, err := pathpkg.Match(g, ""); err != nil {
+					p.fail(item, fmt.Sprintf("%s[%d]", field, i), "bad glob %q: %v", g, err)
+				}
+				st.Rules = append(st.Rules, g)
+			}
+		}
+	})
+	if len(p.errs) > errs {
+		return
+	}
+	if err := st.Validate(); err != nil {
+		p.fail(n, path, "%s", strings.TrimPrefix(err.Error(), "simulate: store "))
 	}
 }

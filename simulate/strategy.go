@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/backoff"
+	"github.com/tollgate/tollgate/fleet"
 	"github.com/tollgate/tollgate/limiter"
 )
 
@@ -34,6 +35,9 @@ type ClientEnv struct {
 	// Created is when the process made its client (the SDK's adaptive mode starts its clocks
 	// then).
 	Created time.Time
+	// Fleet is the run's fleet store, shared by every process of the run, for a strategy
+	// that uses one (TollgateFleet); nil otherwise.
+	Fleet *fleet.ModelStore
 }
 
 // Oracle is a Strategy that is handed the server's true rules — what no real install knows.
@@ -128,7 +132,7 @@ type Decision struct {
 
 // StrategyNames lists the built-in strategies in report order.
 func StrategyNames() []string {
-	return []string{"tollgate", "sdk-standard", "sdk-adaptive", "sdk-legacy", "no-jitter", "no-retry", "tollgate-oracle"}
+	return []string{"tollgate", "tollgate-fleet", "sdk-standard", "sdk-adaptive", "sdk-legacy", "no-jitter", "no-retry", "tollgate-oracle"}
 }
 
 // StrategyOptions tune the built-in strategies.
@@ -139,6 +143,8 @@ type StrategyOptions struct {
 	Rules limiter.Rules
 	// MaxAttempts overrides the maximum attempts per call (0: each strategy's default, 3).
 	MaxAttempts int
+	// Store is tollgate-fleet's fleet store.
+	Store StoreSpec
 }
 
 // NewStrategy returns the built-in strategy called name.
@@ -146,6 +152,8 @@ func NewStrategy(name string, opts StrategyOptions) (Strategy, error) {
 	switch name {
 	case "tollgate":
 		return &Tollgate{Rules: opts.Rules, MaxAttempts: opts.MaxAttempts}, nil
+	case "tollgate-fleet":
+		return &TollgateFleet{Rules: opts.Rules, MaxAttempts: opts.MaxAttempts, Store: opts.Store}, nil
 	case "tollgate-oracle":
 		return &TollgateOracle{MaxAttempts: opts.MaxAttempts}, nil
 	case "sdk-standard":

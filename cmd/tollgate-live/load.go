@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/tollgate/tollgate/fleet"
 	"github.com/tollgate/tollgate/internal/cli"
 	"github.com/tollgate/tollgate/internal/redact"
 	"github.com/tollgate/tollgate/limiter"
@@ -62,7 +63,8 @@ func newLoadCommand() *cobra.Command {
 		allowRemote, noTollgate, native                      bool
 		duration, maxWait, timeout, emuLatency, emuJitter    time.Duration
 		rate                                                 float64
-		concurrency, maxAttempts                             int
+		concurrency, maxAttempts, processes                  int
+		redisURL                                             string
 		seed                                                 uint64
 	)
 	cmd := &cobra.Command{
@@ -116,7 +118,6 @@ func newLoadCommand() *cobra.Command {
 			}
 
 			// Client-side limiter rules.
-			var lim *limiter.Limiter
 			clientRules := limiter.DefaultRules()
 			switch rulesPath {
 			case "none":
@@ -129,12 +130,11 @@ func newLoadCommand() *cobra.Command {
 				}
 				clientRules = server.MergeRules(limiter.DefaultRules(), rs)
 			}
-			if clientRules != nil && retryer == load.RetryerTollgate {
-				var opts []limiter.Option
-				if maxWait > 0 {
-					opts = append(opts, limiter.WithMaxWait(maxWait))
-				}
-				lim = limiter.New(clientRules, opts...)
+			if !cmd.Flags().Changed("redis-url") {
+				redisURL = os.Getenv(fleet.URLEnv)
+			}
+			if redisURL != "" && (retryer != load.RetryerTollgate || clientRules == nil) {
+				return cli.Usagef("--redis-url (or %s) shares tollgate's limiter buckets among the processes: it needs tollgate and its limiter (not --no-tollgate or --retryer %s, not --rules none)", fleet.URLEnv, retryer)
 			}
 
 			// Metrics: tollgate's, the SDK's, the Go runtime's, and the in-process emulator's.
@@ -149,6 +149,13 @@ func newLoadCommand() *cobra.Command {
 				return err
 			}
 			gatherers := prometheus.Gatherers{reg}
+
+			// One limiter per process; with a fleet store, each process its own connection.
+			fl, err := newLoadFleet(redisURL, processes, clientRules, maxWait, retryer == load.RetryerTollgate, col, stderr)
+			if err != nil {
+				return err
+			}
+			defer fl.close(stderr)
 
 			target := endpoint
 			if inProcess {
@@ -177,12 +184,18 @@ func newLoadCommand() *cobra.Command {
 			if rate == 0 {
 				mode = fmt.Sprintf("%d workers", concurrency)
 			}
+			if processes > 1 {
+				what = fmt.Sprintf("%d processes, each with %s", processes, what)
+			}
+			if fl.store != "" {
+				what += ", sharing their buckets through " + fl.store
+			}
 			fmt.Fprintf(stderr, "tollgate-live load: %s against %s at %s for %v with %s\n", mixFlag, redact.String(target), mode, duration, what)
 
 			cfg := load.Config{
 				Endpoint: target, Region: region, Mix: mix, Duration: duration, Rate: rate, Concurrency: concurrency,
-				Timeout: timeout, Retryer: retryer, Arrivals: arrivals, Limiter: lim, MaxAttempts: maxAttempts,
-				Observer: col, MeterProvider: mp, Seed: seed,
+				Timeout: timeout, Retryer: retryer, Arrivals: arrivals, Limiters: fl.limiters, MaxAttempts: maxAttempts,
+				Observer: col, MeterProvider: mp, Seed: seed, Processes: processes, Store: fl.store,
 			}
 			if remote {
 				// A real endpoint needs real credentials: the SDK's default chain (environment, shared
@@ -229,6 +242,8 @@ func newLoadCommand() *cobra.Command {
 	cli.EnumVar(cmd, &retryer, "retryer", load.RetryerTollgate, load.Retryers, "what retries the calls: the SDK's standard or adaptive retry mode, or tollgate")
 	cli.EnumVar(cmd, &arrivals, "arrivals", load.ArrivalsEven, load.ArrivalKinds, "rate mode: calls evenly spaced, or a Poisson process (exponential gaps, as the simulator's open loops)")
 	f.StringVar(&scenario, "scenario", "", "run the simulator scenario `FILE` (its groups, loops, timeouts, round trips and server side) instead of a mix")
+	cli.IntVar(f, &processes, "processes", 1, cli.Between(1, 1000), "independent client processes in this one, each with its own SDK clients and tollgate, calls spread over them at random (a fleet's pods)")
+	f.StringVar(&redisURL, "redis-url", "", "share the processes' limiter buckets (every unpartitioned rule's) through the Redis at `URL`: redis://[user:password@]host:port[/db], rediss:// for TLS (default: $"+fleet.URLEnv+"; none when unset)")
 	cli.FormatVar(cmd, &format, "the summary")
 	cli.SeedVar(f, &seed, 1, "seed for the mix, the keys, tollgate's jitter and the emulator")
 	f.StringVar(&region, "region", "us-east-1", "AWS Region of the clients")

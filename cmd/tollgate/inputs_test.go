@@ -80,7 +80,7 @@ func TestSimulateInputs(t *testing.T) {
 		{Name: "billion laughs of " + kib(laughs), Args: []string{"simulate", scenario("laughs.yaml", laughs)}, Code: 1,
 			Stderr: []string{"YAML aliases expand the scenario"}, MaxRSS: 64 << 20},
 		{Name: "rate 1e9 for an hour", Args: []string{"simulate", hour1e9}, Code: 4,
-			Stderr: []string{`scenario "s" would need about 1.01e+14 of calls + attempts`, "more than the limit of 1e+09 (--max-work)", "raise --max-work (-1: no limit)"}, MaxRSS: 64 << 20},
+			Stderr: []string{`scenario "s" would need about 1.15e+14 of calls + attempts`, "more than the limit of 1e+09 (--max-work)", "raise --max-work (-1: no limit)"}, MaxRSS: 64 << 20},
 		{Name: "rate 1e9 for an hour without a work limit", Args: []string{"simulate", hour1e9, "--max-work", "-1"}, Code: 4,
 			Stderr: []string{"GiB of memory", "(--max-memory)"}, MaxRSS: 64 << 20},
 		{Name: "a million tollgate processes", Args: []string{"simulate", scenario("procs.yaml",
@@ -96,7 +96,7 @@ func TestSimulateInputs(t *testing.T) {
 		{Name: "estimate", Args: []string{"simulate", smallScenario, "--estimate"}, Code: 0,
 			Stdout: []string{`estimate of scenario "small"`, "work (calls + attempts)", "limit 1e+09 (--max-work)", "within the limits: the run would start"}},
 		{Name: "estimate over the limit", Args: []string{"simulate", hour1e9, "--estimate", "--format", "json"}, Code: 4,
-			Stdout: []string{`"work": 100800000000000`, `"refused": "work"`}, Stderr: []string{"(--max-work)"}},
+			Stdout: []string{`"work": 115200000000000`, `"refused": "work"`}, Stderr: []string{"(--max-work)"}},
 	})
 }
 
