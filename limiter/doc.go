@@ -98,13 +98,10 @@
 // capacity, whose burst absorbs the difference. Farkiani et al.'s adaptive token bucket (arXiv
 // 2510.04516) adapts the bucket's rate from 429s per client too; tollgate's measures the share
 // instead of stepping towards it, per key. On the simulator's embedded scenarios (tollgate
-// simulate ec2-fleet, unknown-limit, s3-hot-prefix) this throttles 14 to 55 times less than
+// simulate ec2-fleet, unknown-limit, s3-hot-prefix) this throttles 14 to 22 times less than
 // the SDK's adaptive mode. What it costs: a paced fleet leaves the server's bucket a few tokens
 // from empty (its processes' calls come in clumps the server's steady refill does not match),
-// where the SDK's adaptive mode, throttled 2 to 11 times a second, keeps it empty; a
-// reservation is granted when its turn comes before the call's deadline, leaving no room for
-// the attempt's round trip, so where demand stays above the bucket the calls at the end of the
-// queue are cancelled in flight at their deadline (3.4 to 3.9% of ec2-fleet's capacity); and a
+// so its goodput is within a few calls of the adaptive mode's, not always above it; and a
 // paced S3 prefix never shows S3 the sustained SlowDown it splits a partition on. The README
 // gives the figures.
 //
@@ -174,6 +171,17 @@
 // reported with file, line, rule and field:
 //
 //	limiter: rules.yaml:12: rule "ec2-describe": field "burst": must be > 0
+//
+// # Deadlines
+//
+// A call that must wait is admitted only if its turn leaves time for its answer to arrive
+// before the caller's deadline: its turn must come before the deadline less the API's latency
+// margin. Where demand stays above a bucket, the queue reaches to the deadline, and a call whose
+// turn came just before it would be sent only to be cancelled in flight — its token spent at
+// AWS, no answer for the caller. The margin is RFC 6298's retransmission timeout, SRTT +
+// 4·RTTVAR, over the latencies callers report in [Feedback].Latency, one estimate per (service,
+// operation, Region); before the first report it is zero. A call that needs no wait is never
+// refused for it.
 //
 // # Modes
 //

@@ -10,6 +10,11 @@ type Feedback struct {
 	// RetryAfter is the server's hint (x-amz-retry-after, Retry-After), if any: no call of the
 	// key is admitted before it has passed. It is capped at 20 s.
 	RetryAfter time.Duration
+	// Latency is how long the call's attempt took from being sent to its answer (0: unknown).
+	// The limiter keeps an estimate per API (service, operation, Region) and admits a call
+	// that must wait only if its turn leaves that long before its deadline (see the package
+	// documentation, "Deadlines").
+	Latency time.Duration
 }
 
 // RateChange reports what a feedback did to the refill rate of the key's bucket. Its zero value
@@ -55,6 +60,7 @@ func (c RateChange) Kind() RateChangeKind { return RateChangeKind(c.kind) }
 // rules and non-adaptive limiters only count. It does not allocate.
 func (l *Limiter) Feedback(now time.Time, key Key, f Feedback) RateChange {
 	rt := l.route(key.Service, key.Operation, key.Region)
+	rt.latency.observe(f.Latency)
 	for _, sc := range [2]*scope{rt.calls, rt.units} {
 		if sc == nil {
 			continue

@@ -146,6 +146,9 @@ func (r *Reservation) Confirm(now time.Time, deadline time.Time) (time.Duration,
 // Recheck is [Reservation.Confirm] with the refusal returned as a value (see [Refusal]): it does
 // not allocate.
 func (r *Reservation) Recheck(now time.Time, deadline time.Time) (time.Duration, Refusal) {
+	if r.rt != nil {
+		deadline = r.rt.sendBy(deadline)
+	}
 	if r.shared != nil {
 		return r.recheckShared(now, deadline)
 	}

@@ -24,6 +24,7 @@ import (
 // ([Limiter.Decide] returns refusals as values).
 func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time) (r Reservation, err error) {
 	rt := l.route(key.Service, key.Operation, key.Region)
+	deadline = rt.sendBy(deadline)
 	var f refused
 	if p := rt.fast; p != nil && l.cfg.mode == Enforce {
 		f = l.reserveFast(now, rt, p, deadline, &r)
@@ -42,6 +43,7 @@ func (l *Limiter) Reserve(now time.Time, key Key, units int, deadline time.Time)
 // does not allocate except to create a bucket for a key seen for the first time.
 func (l *Limiter) Decide(now time.Time, key Key, units int, deadline time.Time) (r Reservation, ref Refusal) {
 	rt := l.route(key.Service, key.Operation, key.Region)
+	deadline = rt.sendBy(deadline)
 	var f refused
 	if p := rt.fast; p != nil && l.cfg.mode == Enforce {
 		f = l.reserveFast(now, rt, p, deadline, &r)

@@ -103,6 +103,8 @@ type route struct {
 	// then needs nothing else from the route.
 	fast     *pinnedBucket
 	fastRule *crule
+	// latency is the estimate of the route's attempt latency (latency.go).
+	latency latency
 }
 
 type routeKey struct{ service, operation, region string }

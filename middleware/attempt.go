@@ -62,7 +62,7 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in smithymiddlew
 	}
 	cs.lastClass = class
 	if t.limiter != nil {
-		t.feedback(end, attemptID{cs.key, cs.operation, attempt}, class, f.Hints)
+		t.feedback(end, attemptID{cs.key, cs.operation, attempt}, class, f.Hints, end.Sub(start))
 	}
 	if t.observer != nil {
 		t.emit(event.Event{

@@ -100,10 +100,11 @@ func (t *Tollgate) admit(ctx context.Context, id attemptID, units int) error {
 }
 
 // feedback tells the limiter how AWS answered an attempt — a throttle (with the server's
-// Retry-After hint) or a success; other outcomes teach it nothing — and reports a change of the
+// Retry-After hint) or a success, and how long the attempt took from being sent to its answer
+// (took); other outcomes teach it nothing — and reports a change of the
 // key's adaptive rate as a RateChanged event.
-func (t *Tollgate) feedback(now time.Time, id attemptID, class backoff.Class, hints backoff.Hints) {
-	var f limiter.Feedback
+func (t *Tollgate) feedback(now time.Time, id attemptID, class backoff.Class, hints backoff.Hints, took time.Duration) {
+	f := limiter.Feedback{Latency: took}
 	switch class {
 	case backoff.Throttle:
 		f.Throttled = true

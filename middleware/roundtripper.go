@@ -146,7 +146,7 @@ func (rt *RoundTripper) roundTrip(req *http.Request) (*http.Response, error) {
 			class = backoff.Success
 		}
 		if t.limiter != nil {
-			t.feedback(end, attemptID{key, key.Operation, attempt}, class, f.Hints)
+			t.feedback(end, attemptID{key, key.Operation, attempt}, class, f.Hints, end.Sub(sent))
 		}
 		t.emit(event.Event{Kind: event.AttemptFinished, Time: end, Service: key.Service, Operation: key.Operation,
 			Region: key.Region, Attempt: attempt, Outcome: class, ErrorCode: f.Code, Status: f.Status, Duration: end.Sub(sent)})

@@ -600,7 +600,7 @@ func (e *engine) cancelInFlight(id int32) {
 	b := e.bin(e.now)
 	e.series.Attempts[b]++
 	e.opSeries(c, b).Attempts[b]++
-	c.Hints = backoff.Hints{}
+	c.Hints, c.Latency = backoff.Hints{}, 0
 	now := e.t(e.now)
 	var d Decision
 	if p := &e.procs[c.proc]; p.policy != nil {
@@ -644,6 +644,7 @@ func (e *engine) response(id int32) {
 		os.Successes[b]++
 	}
 	now := e.t(e.now)
+	c.Latency = time.Duration(e.now - c.sentNS)
 	var d Decision
 	if p := &e.procs[c.proc]; p.policy != nil {
 		d = p.policy.Finish(now, &c.Call, sig)

@@ -22,11 +22,11 @@ import (
 // without a token, that only calls admitted in the window's last 50 ms are answered after it,
 // and that the refill lost once the fleet runs is no more than the calls cancelled in flight at
 // their deadline then: an attempt cancelled on its way out leaves its token in AWS's bucket, one
-// cancelled on its way back spent a token the replay of successes does not see. So the calls by
-// which tollgate trails the adaptive mode are the tokens left in the bucket at the close and
-// the calls its limiter admits so close to their deadline that their attempt cannot make the
-// round trip (the adaptive mode, throttled many times a second, keeps the bucket empty); the
-// test logs both.
+// cancelled on its way back spent a token the replay of successes does not see. So what either
+// strategy falls short of the bucket's r·T+B is the tokens left in it at the close and the
+// calls cancelled in flight (tollgate's limiter admits a waiting call only if its turn leaves
+// the API's latency margin before the deadline, so it has none once the fleet runs); the test
+// logs both, per seed.
 //
 //	go test -run TestEC2FleetShortfallIsTokensLeftAndCallsCancelledInFlight -v ./simulate/
 func TestEC2FleetShortfallIsTokensLeftAndCallsCancelledInFlight(t *testing.T) {

@@ -298,9 +298,9 @@ func (t *tollgateClient) Finish(now time.Time, c *Call, s backoff.Signal) Decisi
 	case backoff.Throttle:
 		// As the middleware's feedback: the throttle with the server's hint, which pauses the key.
 		retryAfter, _ := c.Hints.Delay(now)
-		t.lim.Feedback(now, c.Key, limiter.Feedback{Throttled: true, RetryAfter: retryAfter})
+		t.lim.Feedback(now, c.Key, limiter.Feedback{Throttled: true, RetryAfter: retryAfter, Latency: c.Latency})
 	case backoff.Success:
-		t.lim.Succeeded(now, c.Key)
+		t.lim.Feedback(now, c.Key, limiter.Feedback{Latency: c.Latency})
 	}
 	return d
 }

@@ -87,6 +87,9 @@ type Call struct {
 	// Finish, zero when the answer carried none. A strategy honours them as the code it models
 	// does: the SDK only x-amz-retry-after, tollgate both.
 	Hints backoff.Hints
+	// Latency is how long the latest attempt took from being sent to its answer: set by the
+	// engine before Finish, zero for an attempt cancelled in flight (no answer).
+	Latency time.Duration
 
 	// Policy is the call's state under a backoff.Policy, for strategies built on one.
 	Policy backoff.Call
