@@ -134,7 +134,7 @@ func BenchmarkLeaseScriptPerDecision(b *testing.B) {
 	benchParallel(b, func(i int) bool {
 		q := Request{Client: fmt.Sprint("p", i), ReqID: rid.Add(1), Demand: 1, Level: 0,
 			Rate: 1e8, Burst: 1e6, MinBurst: 1, TTL: 2e6, Release: true}
-		_, err := runScript(context.Background(), rdb, k, &q, 0)
+		_, err := runScript(context.Background(), redisConn{rdb}, k, &q, 0)
 		return err == nil
 	})
 	b.ReportMetric(float64(cnt.n.Load()-before)/float64(b.N), "rt/decision")

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/tollgate/tollgate/event"
 )
 
@@ -47,7 +45,7 @@ type Options struct {
 	// Now is the clock for renewals' bookkeeping (nil: time.Now). Decisions take the caller's
 	// now, like the limiter's.
 	Now func() time.Time
-	// TLS replaces the TLS configuration of a rediss:// URL given to Dial (nil: the system's
+	// TLS replaces the TLS configuration of a rediss:// URL given to fleetredis.Dial (nil: the system's
 	// roots, the URL's host name). New ignores it: configure the go-redis client instead.
 	TLS *tls.Config
 }
@@ -58,7 +56,7 @@ type Options struct {
 // the first time a process uses a bucket (or after the bucket has been idle for a lease length),
 // and then waits at most Options.Timeout. It is safe for concurrent use.
 type Client struct {
-	rdb redis.Scripter
+	rdb Conn
 	opt Options
 	log *slog.Logger
 
@@ -69,8 +67,8 @@ type Client struct {
 	roundTrips atomic.Uint64
 	decisions  atomic.Uint64
 
-	conn  io.Closer // the connection Dial made (closed by Close), or nil
-	where string    // Dial's URL without its password, for logs
+	conn  io.Closer // the connection NewOwning was given (closed by Close), or nil
+	where string    // where that connection goes, without a password, for logs
 }
 
 // bucket is a Client's state for one shared bucket; mu guards everything below it.
@@ -88,9 +86,15 @@ type bucket struct {
 	lastFailure   string // "timeout" or "error": why the latest store call failed
 }
 
-// New returns a Client that keeps shared buckets in rdb (a *redis.Client, *redis.ClusterClient,
-// *redis.Ring or any go-redis client).
-func New(rdb redis.Scripter, opt Options) (*Client, error) {
+// New returns a Client that keeps shared buckets in Redis through rdb (fleetredis.New and
+// fleetredis.Dial make one over a go-redis client).
+func New(rdb Conn, opt Options) (*Client, error) {
+	return NewOwning(rdb, nil, "", opt)
+}
+
+// NewOwning is New for a connection the Client owns: Close closes closer (nil: nothing), and
+// messages about it name where (an address without its password).
+func NewOwning(rdb Conn, closer io.Closer, where string, opt Options) (*Client, error) {
 	if rdb == nil {
 		return nil, errors.New("fleet: no Redis client")
 	}
@@ -125,7 +129,7 @@ func New(rdb redis.Scripter, opt Options) (*Client, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Client{rdb: rdb, opt: opt, log: log, buckets: map[BucketID]*bucket{}}, nil
+	return &Client{rdb: rdb, opt: opt, log: log, buckets: map[BucketID]*bucket{}, conn: closer, where: where}, nil
 }
 
 // defaultClientID is hostname-pid-random: unique per process incarnation.

@@ -10,7 +10,7 @@
 //
 // A process makes one Client and gives its Store to its limiter:
 //
-//	fl, err := fleet.Dial(os.Getenv(fleet.URLEnv), fleet.Options{}) // redis://[user:password@]host:port, rediss:// for TLS
+//	fl, err := fleetredis.Dial(os.Getenv(fleet.URLEnv), fleet.Options{}) // redis://[user:password@]host:port, rediss:// for TLS
 //	lim := limiter.New(limiter.DefaultRules(), limiter.WithStore(fl.Store(fleet.StoreOptions{})))
 //	tg, err := middleware.New(middleware.Config{Limiter: lim})
 //	defer fl.Close(ctx) // gives its leases back at once
@@ -111,8 +111,10 @@
 // or the fleet was changing (processes joining, leaving, coming back from a fallback or a
 // restart); when every process is short and shares are equal and settled, renewing sooner would
 // give nothing, and it does not. A first lease is short (a quarter), so that processes starting together settle their
-// shares quickly. go-redis sends the script with EVALSHA and falls back to EVAL when a restarted
-// server has forgotten it.
+// shares quickly. The script goes to Redis through a [Conn]: package fleetredis's, over any
+// go-redis client, sends it with EVALSHA and falls back to EVAL when a restarted server has
+// forgotten it. This package itself does not import go-redis, so the simulator, which runs the
+// same lease code against a [ModelStore] in virtual time, builds without it.
 //
 // # Faults
 //

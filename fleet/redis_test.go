@@ -94,7 +94,7 @@ func newClient(t testing.TB, rdb redis.Scripter, id string, opt Options) *Client
 	if opt.Logger == nil {
 		opt.Logger = discardLogger
 	}
-	c, err := New(rdb, opt)
+	c, err := New(redisConn{rdb}, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +580,7 @@ func TestRedisLeaseAccounting(t *testing.T) {
 	}
 	do := func(at int64, q Request) Reply {
 		t.Helper()
-		r, err := runScript(ctx, rdb, k, &q, base+at)
+		r, err := runScript(ctx, redisConn{rdb}, k, &q, base+at)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,22 +5,28 @@ import (
 	_ "embed"
 	"fmt"
 	"strconv"
-
-	"github.com/redis/go-redis/v9"
 )
 
+// LeaseScript is the Lua script (script.lua) that applies a lease request to a bucket's two
+// keys in Redis, atomically, on the server's clock. A Conn runs it.
+//
 //go:embed script.lua
-var scriptSource string
+var LeaseScript string
 
-// leaseScript is script.lua. go-redis runs it with EVALSHA and falls back to EVAL when the
-// server does not know it (a restarted server, a new cluster node): one round trip either way
-// except the first time each server sees it.
-var leaseScript = redis.NewScript(scriptSource)
+// Conn is what a Client needs of Redis: to run LeaseScript on a bucket's two keys (KEYS) with
+// args (ARGV) and return the script's reply, a list of strings. Package fleetredis provides
+// one over any go-redis client (EVALSHA, falling back to EVAL when the server does not know
+// the script: one round trip either way except the first time each server sees it). Keeping
+// Redis's client out of this package keeps it, and the simulator that runs its lease code in
+// virtual time, light to build.
+type Conn interface {
+	RunLease(ctx context.Context, keys []string, args []any) ([]string, error)
+}
 
 // runScript applies q to the bucket's keys in Redis. now is the time to apply it at in µs, or 0
 // for the server's clock (TIME): the store's one clock judges every process. Tests pass an
 // explicit now to compare the script with State.Apply.
-func runScript(ctx context.Context, rdb redis.Scripter, k [2]string, q *Request, now int64) (Reply, error) {
+func runScript(ctx context.Context, rdb Conn, k [2]string, q *Request, now int64) (Reply, error) {
 	release, adaptive := "0", "0"
 	if q.Release {
 		release = "1"
@@ -31,7 +37,7 @@ func runScript(ctx context.Context, rdb redis.Scripter, k [2]string, q *Request,
 	args := []any{q.Client, q.ReqID, q.Seq, q.Epoch, fmtFloat(q.Demand), fmtFloat(q.Level),
 		fmtFloat(q.Unbacked), fmtFloat(q.Rate), fmtFloat(q.Burst), fmtFloat(q.MinBurst), q.TTL, release, now, fmtFloat(q.Overflow), fmtFloat(q.Allowance), q.Fleet,
 		fmtFloat(q.Succ), fmtFloat(q.Thr), adaptive}
-	v, err := leaseScript.Run(ctx, rdb, k[:], args...).StringSlice()
+	v, err := rdb.RunLease(ctx, k[:], args)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -76,7 +76,7 @@ func TestScriptEqualsModel(t *testing.T) {
 					}
 				}
 				st, want = Apply(st, now, q)
-				got, err := runScript(ctx, rdb, k, &q, now)
+				got, err := runScript(ctx, redisConn{rdb}, k, &q, now)
 				if err != nil {
 					t.Fatalf("step %d: %v", step, err)
 				}
@@ -145,7 +145,7 @@ func TestScriptLostState(t *testing.T) {
 	ctx := context.Background()
 	k := keys("test:", BucketID{Rule: "lost", Service: "EC2", Operation: "DescribeInstances"})
 	q := Request{Client: "a", ReqID: 1, Demand: 10, Rate: 20, Burst: 100, MinBurst: 1, TTL: 2_000_000}
-	r1, err := runScript(ctx, rdb, k, &q, 0)
+	r1, err := runScript(ctx, redisConn{rdb}, k, &q, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestScriptLostState(t *testing.T) {
 	defer rdb.Close()
 	q2 := Request{Client: "a", ReqID: 2, Seq: r1.Seq, Epoch: r1.Epoch, Demand: 10, Level: r1.Level,
 		Rate: 20, Burst: 100, MinBurst: 1, TTL: 2_000_000}
-	r2, err := runScript(ctx, rdb, k, &q2, 0)
+	r2, err := runScript(ctx, redisConn{rdb}, k, &q2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

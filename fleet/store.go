@@ -14,7 +14,7 @@ import (
 // so that the limiter's API (Reserve, Wait, Allow, Feedback, Rate, Tokens) decides on the
 // process's lease instead of a bucket of its own:
 //
-//	fl, err := fleet.New(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), fleet.Options{})
+//	fl, err := fleetredis.New(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), fleet.Options{})
 //	lim := limiter.New(limiter.DefaultRules(), limiter.WithStore(fl.Store(fleet.StoreOptions{})))
 //
 // How the limiter's decisions map onto the lease: a call the lease backs is admitted at once or

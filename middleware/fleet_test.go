@@ -19,6 +19,7 @@ import (
 
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fleet"
+	"github.com/tollgate/tollgate/fleet/fleetredis"
 	"github.com/tollgate/tollgate/internal/redistest"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/metrics"
@@ -105,7 +106,7 @@ func TestFleetStoreKilledAndRestartedWithSDKClients(t *testing.T) {
 	}
 	ps := make([]process, procs)
 	for i := range ps {
-		fl, err := fleet.Dial("redis://"+srv.Addr(), fleet.Options{Timeout: timeout, Observer: obs, Logger: log})
+		fl, err := fleetredis.Dial("redis://"+srv.Addr(), fleet.Options{Timeout: timeout, Observer: obs, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fleet"
+	"github.com/tollgate/tollgate/fleet/fleetredis"
 	"github.com/tollgate/tollgate/limiter"
 )
 
@@ -50,7 +51,7 @@ func newLoadFleet(redisURL string, processes int, rules limiter.Rules, maxWait t
 			opts = append(opts, limiter.WithMaxWait(maxWait))
 		}
 		if redisURL != "" {
-			c, err := fleet.Dial(redisURL, fleet.Options{Observer: obs, Logger: log.With("process", p)})
+			c, err := fleetredis.Dial(redisURL, fleet.Options{Observer: obs, Logger: log.With("process", p)})
 			if err != nil {
 				fl.close(io.Discard)
 				return nil, err

@@ -1,4 +1,4 @@
-package fleet
+package fleetredis
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -21,14 +22,17 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tollgate/tollgate/fleet"
 	"github.com/tollgate/tollgate/internal/redistest"
 )
 
+var discardLogger = slog.New(slog.DiscardHandler)
+
 // leaseOnce makes one decision on a fresh bucket and reports where its tokens came from.
-func leaseOnce(t *testing.T, c *Client) Mode {
+func leaseOnce(t *testing.T, c *fleet.Client) fleet.Mode {
 	t.Helper()
-	id := BucketID{Rule: "dial", Region: "us-east-1", Service: "EC2", Operation: "DescribeInstances"}
-	c.Reserve(time.Now(), id, Spec{Rate: 20, Burst: 100}, 1, 0)
+	id := fleet.BucketID{Rule: "dial", Region: "us-east-1", Service: "EC2", Operation: "DescribeInstances"}
+	c.Reserve(time.Now(), id, fleet.Spec{Rate: 20, Burst: 100}, 1, 0)
 	return c.Mode(id)
 }
 
@@ -44,27 +48,27 @@ func TestDialAuth(t *testing.T) {
 	}
 	for _, c := range []struct {
 		url  string
-		want Mode
+		want fleet.Mode
 	}{
-		{"redis://:s3cret-pw@" + srv.Addr(), Leased},
-		{"redis://fleet:fleet-pw@" + srv.Addr() + "/0", Leased},
-		{"redis://:wrong@" + srv.Addr(), Fallback},
-		{"redis://" + srv.Addr(), Fallback},
+		{"redis://:s3cret-pw@" + srv.Addr(), fleet.Leased},
+		{"redis://fleet:fleet-pw@" + srv.Addr() + "/0", fleet.Leased},
+		{"redis://:wrong@" + srv.Addr(), fleet.Fallback},
+		{"redis://" + srv.Addr(), fleet.Fallback},
 	} {
-		fc, err := Dial(c.url, Options{Logger: discardLogger, Timeout: 500 * time.Millisecond})
+		fc, err := Dial(c.url, fleet.Options{Logger: discardLogger, Timeout: 500 * time.Millisecond})
 		if err != nil {
 			t.Fatalf("Dial(%s): %v", c.url, err)
 		}
 		if got := leaseOnce(t, fc); got != c.want {
 			t.Errorf("%s: mode %v, want %v", c.url, got, c.want)
 		}
-		if err := fc.Close(context.Background()); err != nil && c.want == Leased {
+		if err := fc.Close(context.Background()); err != nil && c.want == fleet.Leased {
 			t.Errorf("Close: %v", err)
 		}
 	}
 	// Bad URLs are refused at once, and never quote a password.
 	for _, bad := range []string{"http://:pw-in-url@localhost:6379", "redis://:pw-in-url@localhost:6379/x", "::not a url", "redis://:pw-in-url@localhost:6379/?nonsense=1"} {
-		_, err := Dial(bad, Options{})
+		_, err := Dial(bad, fleet.Options{})
 		if err == nil {
 			t.Errorf("Dial(%q) accepted", bad)
 			continue
@@ -76,7 +80,7 @@ func TestDialAuth(t *testing.T) {
 }
 
 // TestDialTLS: a redis-server serving TLS (Debian's is built with it) with a certificate from a
-// private CA: Dial with rediss:// and Options.TLS holding that CA leases from it; without the
+// private CA: Dial with rediss:// and fleet.Options.TLS holding that CA leases from it; without the
 // CA the certificate does not verify and the process falls back.
 func TestDialTLS(t *testing.T) {
 	dir := t.TempDir()
@@ -94,23 +98,23 @@ func TestDialTLS(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 	url := fmt.Sprintf("rediss://127.0.0.1:%d", port)
-	fc, err := Dial(url, Options{Logger: discardLogger, Timeout: time.Second, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
+	fc, err := Dial(url, fleet.Options{Logger: discardLogger, Timeout: time.Second, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fc.Close(context.Background())
-	if got := leaseOnce(t, fc); got != Leased {
+	if got := leaseOnce(t, fc); got != fleet.Leased {
 		t.Errorf("rediss:// with the CA: mode %v, want leased", got)
 	}
-	untrusted, err := Dial(url, Options{Logger: discardLogger, Timeout: time.Second})
+	untrusted, err := Dial(url, fleet.Options{Logger: discardLogger, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer untrusted.Close(context.Background())
-	if got := leaseOnce(t, untrusted); got != Fallback {
+	if got := leaseOnce(t, untrusted); got != fleet.Fallback {
 		t.Errorf("rediss:// without the CA: mode %v, want fallback (the certificate must not verify)", got)
 	}
-	if _, err := Dial("redis://127.0.0.1:1", Options{TLS: &tls.Config{}}); err == nil {
+	if _, err := Dial("redis://127.0.0.1:1", fleet.Options{TLS: &tls.Config{}}); err == nil {
 		t.Errorf("a TLS configuration for a redis:// URL was accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package fleet_test
+package fleetredis_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/fleet"
+	"github.com/tollgate/tollgate/fleet/fleetredis"
 	"github.com/tollgate/tollgate/limiter"
 )
 
@@ -14,7 +15,7 @@ import (
 // unpartitioned rule's bucket admits — and learn one rate per bucket from AWS's answers.
 func Example() {
 	// redis://[user:password@]host:port[/db]; rediss:// for TLS.
-	fl, err := fleet.Dial(os.Getenv(fleet.URLEnv), fleet.Options{})
+	fl, err := fleetredis.Dial(os.Getenv(fleet.URLEnv), fleet.Options{})
 	if err != nil {
 		panic(err)
 	}
