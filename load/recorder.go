@@ -96,13 +96,20 @@ func (r *recorder) totals() Progress {
 	return p
 }
 
-// progress calls f about once a second until the returned function is called.
+// progress calls f with the run's totals every second from start until the function it returns
+// is called (nil f: nothing).
 func (r *recorder) progress(f func(Progress), start time.Time) func() {
+	return everySecond(f, start, r.totals)
+}
+
+// everySecond calls f with totals() (Elapsed set from start) every second, on a goroutine of its
+// own, until the function it returns is called; that function returns once the goroutine has
+// ended. A nil f starts nothing.
+func everySecond(f func(Progress), start time.Time, totals func() Progress) func() {
 	if f == nil {
 		return func() {}
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
+	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		t := time.NewTicker(time.Second)
@@ -112,7 +119,7 @@ func (r *recorder) progress(f func(Progress), start time.Time) func() {
 			case <-stop:
 				return
 			case <-t.C:
-				p := r.totals()
+				p := totals()
 				p.Elapsed = time.Since(start)
 				f(p)
 			}

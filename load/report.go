@@ -132,15 +132,21 @@ var Formats = []string{"table", "json", "markdown"}
 
 // Write writes r in format: "table" (aligned text), "json" or "markdown".
 func (r *Report) Write(w io.Writer, format string) error {
+	return writeAs(w, format, r, r.writeTable, r.writeMarkdown)
+}
+
+// writeAs writes report v in format: "table" and "markdown" by the functions given, "json" as
+// indented JSON.
+func writeAs(w io.Writer, format string, v any, table, markdown func(io.Writer) error) error {
 	switch format {
 	case "table":
-		return r.writeTable(w)
+		return table(w)
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return enc.Encode(v)
 	case "markdown":
-		return r.writeMarkdown(w)
+		return markdown(w)
 	}
 	return fmt.Errorf("load: unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }

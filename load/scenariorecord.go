@@ -261,26 +261,7 @@ func (r *scenarioRecorder) totals() Progress {
 	return p
 }
 
-// progress calls f about once a second until the returned function is called.
+// progress is recorder.progress for a scenario run.
 func (r *scenarioRecorder) progress(f func(Progress), start time.Time) func() {
-	if f == nil {
-		return func() {}
-	}
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				p := r.totals()
-				p.Elapsed = time.Since(start)
-				f(p)
-			}
-		}
-	}()
-	return func() { close(stop); <-done }
+	return everySecond(f, start, r.totals)
 }

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -120,17 +119,7 @@ func (r *scenarioRecorder) report(cfg ScenarioConfig, retryer string, elapsed ti
 
 // Write writes r in format: "table", "json" or "markdown".
 func (r *ScenarioReport) Write(w io.Writer, format string) error {
-	switch format {
-	case "table":
-		return r.writeTable(w)
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	case "markdown":
-		return r.writeMarkdown(w)
-	}
-	return fmt.Errorf("load: unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+	return writeAs(w, format, r, r.writeTable, r.writeMarkdown)
 }
 
 func (r *ScenarioReport) header() string {
