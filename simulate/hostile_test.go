@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/internal/memtest"
+	"github.com/tollgate/tollgate/internal/tracetest"
 	"github.com/tollgate/tollgate/limiter"
 	"github.com/tollgate/tollgate/simulate/trace"
 )
@@ -37,48 +37,6 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-// traceLines writes records of DescribeInstances at the given times, one in five throttled
-// (chosen by the time, so that a record keeps its outcome wherever it is in the file).
-func traceLines(times []time.Time) string {
-	var b strings.Builder
-	for _, at := range times {
-		outcome := "success"
-		if (at.UnixNano()/1e7)%5 == 0 {
-			outcome = "throttled"
-		}
-		fmt.Fprintf(&b, `{"time":%q,"service":"EC2","operation":"DescribeInstances","region":"us-east-1","outcome":%q}`+"\n",
-			at.UTC().Format(time.RFC3339Nano), outcome)
-	}
-	return b.String()
-}
-
-// steadyTimes returns n times 10 ms apart from 2025-03-14 09:00, optionally shuffled.
-func steadyTimes(n int, shuffle func(i, j int, swap func(i, j int))) []time.Time {
-	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
-	ts := make([]time.Time, n)
-	for i := range ts {
-		ts[i] = t0.Add(time.Duration(i) * 10 * time.Millisecond)
-	}
-	return ts
-}
-
-func shuffled(ts []time.Time, seed uint64) []time.Time {
-	out := append([]time.Time(nil), ts...)
-	rand.New(rand.NewPCG(seed, 1)).Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
-}
-
-// jiggled moves every record by up to max back or forth, keeping the file order otherwise:
-// a log slightly out of order.
-func jiggled(ts []time.Time, maxShift time.Duration, seed uint64) []time.Time {
-	r := rand.New(rand.NewPCG(seed, 2))
-	out := make([]time.Time, len(ts))
-	for i, t := range ts {
-		out[i] = t.Add(time.Duration(r.Int64N(int64(2*maxShift))) - maxShift)
-	}
-	return out
-}
-
 const slowRules = "rules:\n  - name: slow\n    service: EC2\n    operation: DescribeInstances\n    rate: %s\n    burst: 1\n"
 
 func replayFile(dir, name string) func() (trace.Source, error) {
@@ -86,11 +44,11 @@ func replayFile(dir, name string) func() (trace.Source, error) {
 }
 
 func TestReplayHostileInput(t *testing.T) {
-	sorted := steadyTimes(20000, nil)
+	sorted := tracetest.Steady(20000)
 	dir := writeFiles(t, map[string]string{
-		"two-centuries.jsonl": traceLines([]time.Time{time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}),
-		"sorted.jsonl":        traceLines(sorted),
-		"unsorted.jsonl":      traceLines(shuffled(sorted, 7)),
+		"two-centuries.jsonl": tracetest.Lines([]time.Time{time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}),
+		"sorted.jsonl":        tracetest.Lines(sorted),
+		"unsorted.jsonl":      tracetest.Lines(tracetest.Shuffled(sorted, 7)),
 		"slow-1e-6.yaml":      fmt.Sprintf(slowRules, "1e-6"),
 		"slow-1e-9.yaml":      fmt.Sprintf(slowRules, "1e-9"),
 		"shadow":              "root:$6$SECRETHASH:19000:0:99999:7:::\n",
@@ -157,15 +115,15 @@ func TestReplayHostileInput(t *testing.T) {
 // A trace slightly out of order (a log of several writers) replays and fits exactly as the
 // same trace sorted.
 func TestReplayAndFitSortSlightDisorder(t *testing.T) {
-	sorted := steadyTimes(3000, nil)
-	jig := jiggled(sorted, 2*time.Second, 3)
+	sorted := tracetest.Steady(3000)
+	jig := tracetest.Jiggled(sorted, 2*time.Second, 3)
 	byTime := append([]time.Time(nil), jig...)
 	for i := 1; i < len(byTime); i++ { // insertion sort: stable, as InOrder is
 		for j := i; j > 0 && byTime[j].Before(byTime[j-1]); j-- {
 			byTime[j], byTime[j-1] = byTime[j-1], byTime[j]
 		}
 	}
-	dir := writeFiles(t, map[string]string{"jiggled.jsonl": traceLines(jig), "sorted.jsonl": traceLines(byTime)})
+	dir := writeFiles(t, map[string]string{"jiggled.jsonl": tracetest.Lines(jig), "sorted.jsonl": tracetest.Lines(byTime)})
 	inOrder := func(name string) (string, []Fit) {
 		strategies, _ := ParseStrategies("tollgate,sdk-standard", StrategyOptions{})
 		c, err := Replay(context.Background(), strategies, ReplayOptions{Name: "t", Open: replayFile(dir, name)})
@@ -190,8 +148,8 @@ func TestReplayAndFitSortSlightDisorder(t *testing.T) {
 // Fit refuses an unsorted trace rather than fitting nonsense (issue 15: "saturated -40519.3s",
 // "no API was ever throttled" with 4,062 throttles).
 func TestFitHostileInput(t *testing.T) {
-	sorted := steadyTimes(20000, nil)
-	dir := writeFiles(t, map[string]string{"unsorted.jsonl": traceLines(shuffled(sorted, 7)), "sorted.jsonl": traceLines(sorted)})
+	sorted := tracetest.Steady(20000)
+	dir := writeFiles(t, map[string]string{"unsorted.jsonl": tracetest.Lines(tracetest.Shuffled(sorted, 7)), "sorted.jsonl": tracetest.Lines(sorted)})
 	src, _ := replayFile(dir, "unsorted.jsonl")()
 	_, _, err := FitSource(src, FitOptions{})
 	var oe *trace.OrderError

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/tollgate/tollgate/internal/tracetest"
 )
 
 // startEmulate runs `tollgate emulate args...` in-process and returns the endpoint URL it
@@ -101,7 +102,7 @@ func TestEmulateRulesAndFaultsFiles(t *testing.T) {
 }
 
 func TestEmulateInputs(t *testing.T) {
-	dir := writeFiles(t, t.TempDir(), map[string]string{
+	dir := tracetest.WriteFiles(t, t.TempDir(), map[string]string{
 		"bad.yaml":    "rules:\n  - name: x\n    service: EC2\n    rate: 0\n    burst: 1\n",
 		"faults.yaml": "windows:\n  - service: ec2\n    duration: 1s\n    mode: sometimes\n",
 		"shadow":      shadowFile,

@@ -2,67 +2,11 @@ package main
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
-	"testing"
-	"time"
 )
 
 // Inputs of the issue-15 tables: traces, scenarios and rules files a careless or hostile user
 // gives tollgate.
-
-// writeFiles writes name → content into dir and returns dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) string {
-	t.Helper()
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// traceLines writes records of DescribeInstances at the given times, one in five throttled.
-func traceLines(times []time.Time) string {
-	var b strings.Builder
-	for _, at := range times {
-		outcome := "success"
-		if (at.UnixNano()/1e7)%5 == 0 {
-			outcome = "throttled"
-		}
-		fmt.Fprintf(&b, `{"time":%q,"service":"EC2","operation":"DescribeInstances","region":"us-east-1","outcome":%q}`+"\n",
-			at.UTC().Format(time.RFC3339Nano), outcome)
-	}
-	return b.String()
-}
-
-// steadyTimes returns n times 10 ms apart from 2025-03-14 09:00.
-func steadyTimes(n int) []time.Time {
-	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
-	ts := make([]time.Time, n)
-	for i := range ts {
-		ts[i] = t0.Add(time.Duration(i) * 10 * time.Millisecond)
-	}
-	return ts
-}
-
-func shuffled(ts []time.Time, seed uint64) []time.Time {
-	out := append([]time.Time(nil), ts...)
-	rand.New(rand.NewPCG(seed, 1)).Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
-}
-
-// jiggled moves every time by up to maxShift back or forth: a log of several writers.
-func jiggled(ts []time.Time, maxShift time.Duration, seed uint64) []time.Time {
-	r := rand.New(rand.NewPCG(seed, 2))
-	out := make([]time.Time, len(ts))
-	for i, t := range ts {
-		out[i] = t.Add(time.Duration(r.Int64N(int64(2*maxShift))) - maxShift)
-	}
-	return out
-}
 
 // slowRules is a rules file whose one rule refills at the given rate (line 5: "rate").
 const slowRules = "rules:\n  - name: slow\n    service: EC2\n    operation: DescribeInstances\n    rate: %s\n    burst: 1\n"

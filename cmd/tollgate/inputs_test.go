@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate/tollgate/internal/tracetest"
 )
 
 // The inputs of issue 15 ("Hostile and careless input"), per command, with the cases added
@@ -17,7 +19,7 @@ import (
 // is bounded.
 
 func TestSimulateInputs(t *testing.T) {
-	dir := writeFiles(t, t.TempDir(), map[string]string{
+	dir := tracetest.WriteFiles(t, t.TempDir(), map[string]string{
 		"slow-1e-9.yaml":  fmt.Sprintf(slowRules, "1e-9"),
 		"slow-1e-6.yaml":  fmt.Sprintf(slowRules, "1e-6"),
 		"shadow":          shadowFile,
@@ -25,7 +27,7 @@ func TestSimulateInputs(t *testing.T) {
 		"bomb-rules.yaml": rulesBomb(),
 	})
 	scenario := func(name, yaml string) string {
-		writeFiles(t, dir, map[string]string{name: yaml})
+		tracetest.WriteFiles(t, dir, map[string]string{name: yaml})
 		return filepath.Join(dir, name)
 	}
 	base := "name: s\nduration: 10s\n" + fmt.Sprintf(openLoopGroup, "10")
@@ -104,11 +106,11 @@ func TestReplayInputs(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.jsonl")
 	writeBucketTrace(t, good, 10, 50)
-	sorted := steadyTimes(20000)
-	writeFiles(t, dir, map[string]string{
-		"two-centuries.jsonl": traceLines([]time.Time{time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}),
-		"unsorted.jsonl":      traceLines(shuffled(sorted, 7)),
-		"jiggled.jsonl":       traceLines(jiggled(sorted, 2*time.Second, 3)),
+	sorted := tracetest.Steady(20000)
+	tracetest.WriteFiles(t, dir, map[string]string{
+		"two-centuries.jsonl": tracetest.Lines([]time.Time{time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}),
+		"unsorted.jsonl":      tracetest.Lines(tracetest.Shuffled(sorted, 7)),
+		"jiggled.jsonl":       tracetest.Lines(tracetest.Jiggled(sorted, 2*time.Second, 3)),
 		"zero-time.jsonl":     `{"time":"0001-01-01T00:00:00Z","service":"EC2","operation":"DescribeInstances","outcome":"success"}` + "\n",
 		"slow-1e-6.yaml":      fmt.Sprintf(slowRules, "1e-6"),
 		"slow-1e-9.yaml":      fmt.Sprintf(slowRules, "1e-9"),
@@ -172,7 +174,7 @@ func TestImportInputs(t *testing.T) {
 	writeBucketTrace(t, tr, 10, 50)
 	ok := `{"time":"2025-01-01T00:00:00Z","service":"EC2","operation":"DescribeInstances","outcome":"success"}` + "\n"
 	ct := `{"eventTime":"2025-03-14T09:26:53Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity"}`
-	writeFiles(t, dir, map[string]string{
+	tracetest.WriteFiles(t, dir, map[string]string{
 		"junk.log":        "this is not a log line\nnor is this\n",
 		"zero-time.jsonl": ok + `{"time":"0001-01-01T00:00:00Z","service":"EC2","operation":"DescribeInstances","outcome":"success"}` + "\n",
 		"only-zero.csv":   "time,service,operation,outcome\n0001-01-01T00:00:00Z,EC2,DescribeInstances,success\n",
@@ -219,9 +221,9 @@ func TestFitInputs(t *testing.T) {
 	writeBucketTrace(t, good, 10, 50)
 	quiet := filepath.Join(dir, "quiet.jsonl")
 	writeQuietTrace(t, quiet, 50)
-	sorted := steadyTimes(20000)
-	writeFiles(t, dir, map[string]string{
-		"unsorted.jsonl": traceLines(shuffled(sorted, 7)),
+	sorted := tracetest.Steady(20000)
+	tracetest.WriteFiles(t, dir, map[string]string{
+		"unsorted.jsonl": tracetest.Lines(tracetest.Shuffled(sorted, 7)),
 		"junk.log":       "this is not a log line\n",
 	})
 	f := func(name string) string { return filepath.Join(dir, name) }
